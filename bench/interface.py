@@ -1,0 +1,102 @@
+"""The contract every benchmarked model implements (MLD and the multimodal VAEs alike).
+
+Conditioning is a per-sample boolean mask over modalities, ``observed: bool (B, M)`` in the order of
+``model.modalities``, so one ``generate`` call serves a batch that mixes all 2^M - 1 subsets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
+
+import torch
+from torch import Tensor
+
+from bench.data.dataset import MultimodalDataset
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a model needs to know about a dataset to build its networks."""
+
+    name: str  # e.g. "polymnist"; selects per-dataset encoder/decoder architectures
+    modalities: tuple[str, ...]
+    shapes: Mapping[str, tuple[int, ...]]  # per modality (C, H, W)
+
+
+@dataclass
+class TrainRecord:
+    """What ``fit`` reports: loss per epoch, number of optimiser steps, wall time in seconds."""
+
+    losses: list[float] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class MultimodalModel(Protocol):
+    """A generative model over M modalities. Outputs are float32 images in [0, 1] (decoder means, clamped)."""
+
+    modalities: tuple[str, ...]
+    cfg: "ModelConfig"  # the typed config the model was built with (hashed into its cache key)
+
+    def fit(self, train: MultimodalDataset, *, seed: int, device: torch.device, progress: bool) -> TrainRecord:
+        """Train on ``train`` with the model's own config; deterministic given ``seed`` on a given device."""
+        ...
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """Unconditional (joint) samples: ``dict[m, float (n, C, H, W)]``."""
+        ...
+
+    def generate(
+        self, x: dict[str, Tensor], observed: Tensor, *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        """Conditional generation. ``x[m]: float (B, C, H, W)`` (unobserved rows may hold anything);
+        ``observed[b, i]`` says modality ``modalities[i]`` of sample b is given. Returns every modality for
+        every sample; given modalities come back as the model's reconstruction of them."""
+        ...
+
+    def to(self, device: torch.device | str) -> Any:
+        """Move the model to ``device`` (``nn.Module.to``)."""
+        ...
+
+    def eval(self) -> Any:
+        """Switch off training behaviour (``nn.Module.eval``)."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> Any: ...
+
+
+SCALES = ("quick", "default", "paper")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Base for a model's typed config. Subclasses are frozen dataclasses whose field defaults are the
+    paper values and whose ``PRESETS[scale]`` state only what differs at that scale."""
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @classmethod
+    def preset(cls, scale: str, **overrides: Any):
+        from bench.errors import BenchError
+
+        if scale not in SCALES:
+            raise BenchError(f"unknown scale {scale!r}", f"choose one of: {', '.join(SCALES)}")
+        values = dict(cls.PRESETS.get(scale, {}))
+        values.update(overrides)
+        return cls(**values)
+
+
+def build_model(name: str, spec: DataSpec, scale: str, **overrides: Any) -> MultimodalModel:
+    """Instantiate the registered model ``name`` with its ``scale`` preset (plus explicit overrides).
+
+    A registered model is a class ``C(spec, cfg)`` with a ``C.Config`` subclass of ``ModelConfig``.
+    """
+    from bench.registry import MODELS
+
+    cls = MODELS.get(name)
+    return cls(spec, cls.Config.preset(scale, **overrides))

@@ -1,0 +1,39 @@
+import numpy as np
+import pandas as pd
+
+from bench.tables import coherence_columns, pivot, summarize, write_tables
+
+
+def records(values):
+    return [
+        {"model": model, "seed": seed, "metrics": {"joint": v, "k1": v / 2, "k2": v / 3}}
+        for model, vs in values.items()
+        for seed, v in enumerate(vs)
+    ]
+
+
+def test_summary_matches_numpy_mean_and_sample_std():
+    values = {"a": [0.2, 0.4, 0.9], "b": [0.5]}
+    stats = summarize(records(values), coherence_columns(3))
+    row = stats[(stats.model == "a") & (stats.metric == "joint")].iloc[0]
+    assert np.isclose(row["mean"], np.mean(values["a"])) and np.isclose(row["std"], np.std(values["a"], ddof=1))
+    assert row["n"] == 3
+    single = stats[(stats.model == "b") & (stats.metric == "k1")].iloc[0]
+    assert np.isclose(single["mean"], 0.25) and pd.isna(single["std"])
+
+
+def test_pivot_cells_and_headers():
+    table = pivot(summarize(records({"a": [0.2, 0.4], "b": [0.5]}), coherence_columns(3)), coherence_columns(3))
+    assert list(table.columns) == ["Model", "Joint ↑", "k=1 ↑", "k=2 ↑", "seeds"]
+    a = table[table.Model == "a"].iloc[0]
+    assert a["Joint ↑"] == "0.300 ± 0.141" and a["seeds"] == 2
+    assert table[table.Model == "b"].iloc[0]["Joint ↑"] == "0.500"
+
+
+def test_write_tables_writes_three_formats(tmp_path):
+    stats = summarize(records({"a": [0.2, 0.4]}), coherence_columns(3))
+    md = write_tables(stats, coherence_columns(3), tmp_path, "coherence", caption="Caption.")
+    assert md.read_text().startswith("Caption.") and "| a " in md.read_text()
+    assert "\\toprule" in (tmp_path / "coherence.tex").read_text()
+    csv = pd.read_csv(tmp_path / "coherence.csv")
+    assert set(csv.columns) == {"model", "metric", "mean", "std", "n"} and len(csv) == 3
