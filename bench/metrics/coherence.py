@@ -1,0 +1,195 @@
+"""Coherence of a multimodal generative model, scored by per-modality digit classifiers.
+
+Notation: modalities 0..M-1 in ``model.modalities`` order, test tuples (x^(i), y_i) for i = 1..N, clf_t the
+classifier of modality t, and S a non-empty subset of modalities (``bench.metrics.subsets`` order).
+Every generated image is passed through ``quantize`` (clamp to [0, 1], round to the uint8 grid) before it is
+classified, as if it had been saved as a PNG. Classifiers always run in eval mode under ``torch.no_grad()``.
+
+- Conditional coherence, for every (S, t), including t in S (a reconstruction) and S = all modalities:
+  coh(S -> t) = (1/N) sum_i 1[argmax clf_t(x̂_t^(i) | x_S^(i)) = y_i], with x̂^(i) = model.generate given
+  only the modalities in S of test tuple i (one generation per tuple and subset), over the whole test set.
+- Conditional coherence per subset size k = 1..M-1 (MVTCAE / MultiVae definition): the mean of coh(S -> t)
+  over all pairs (S, t) with |S| = k and t not in S, every pair weighted equally.
+- Leave-one-out: coh(all modalities except t -> t) per target t, and their mean over targets.
+- Joint coherence: for n_joint unconditional samples x̂ ~ model.sample, the fraction for which all M
+  classifiers predict the same label: (1/n) sum_j 1[argmax clf_0(x̂_0^(j)) = ... = argmax clf_{M-1}(x̂_{M-1}^(j))].
+  No label is involved.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from bench.data.dataset import MultimodalDataset, quantize
+from bench.interface import MultimodalModel
+from bench.metrics.subsets import all_subsets, subset_names
+
+LOO_MEAN = "mean"  # key of the mean over targets in ``CoherenceResult.leave_one_out()``
+
+
+@dataclass
+class CoherenceResult:
+    """Conditional and joint coherence of one model (definitions in the module docstring).
+
+    ``subsets: bool (S, M)`` are the conditioning subsets in ``bench.metrics.subsets`` order (S = 2^M - 1);
+    ``conditional: float64 (S, M)`` holds coh(subsets[s] -> modalities[t]) at ``[s, t]`` for every target,
+    given or not; ``joint`` is the joint coherence over ``n_joint`` samples; ``n_test`` test tuples were used
+    for every conditional entry.
+    """
+
+    modalities: tuple[str, ...]
+    subsets: Tensor
+    conditional: Tensor
+    joint: float
+    n_test: int
+    n_joint: int
+
+    def __post_init__(self) -> None:
+        m = len(self.modalities)
+        if m < 2:
+            raise ValueError(f"coherence needs at least two modalities, got {self.modalities}")
+        if LOO_MEAN in self.modalities:
+            raise ValueError(f"a modality may not be named {LOO_MEAN!r} (reserved for the leave-one-out mean)")
+        s = 2**m - 1
+        if self.subsets.shape != (s, m) or self.subsets.dtype != torch.bool:
+            raise ValueError(f"subsets: expected bool ({s}, {m}), got {self.subsets.dtype} {tuple(self.subsets.shape)}")
+        if self.conditional.shape != (s, m) or self.conditional.dtype != torch.float64:
+            raise ValueError(
+                f"conditional: expected float64 ({s}, {m}), got {self.conditional.dtype} {tuple(self.conditional.shape)}"
+            )
+
+    def by_size(self) -> dict[int, float]:
+        """k -> mean of coh(S -> t) over every pair (S, t) with |S| = k and t not in S, for k = 1..M-1."""
+        sizes = self.subsets.sum(dim=1)
+        result = {}
+        for k in range(1, len(self.modalities)):
+            pairs = (sizes == k).unsqueeze(1) & ~self.subsets
+            result[k] = float(self.conditional[pairs].mean())
+        return result
+
+    def leave_one_out(self) -> dict[str, float]:
+        """target t -> coh(all modalities except t -> t), plus key ``"mean"``: their mean over targets."""
+        result = {}
+        for t, name in enumerate(self.modalities):
+            rest = torch.ones(len(self.modalities), dtype=torch.bool)
+            rest[t] = False
+            row = int(torch.nonzero((self.subsets == rest).all(dim=1)).item())
+            result[name] = float(self.conditional[row, t])
+        result[LOO_MEAN] = sum(result.values()) / len(self.modalities)
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: ``joint``, ``coh_k1``..``coh_k{M-1}``, ``loo_<target>`` and ``loo_mean``,
+        counts, and the full matrix as ``conditional[subset name][target] = coh(subset -> target)``."""
+        names = subset_names(self.subsets, self.modalities)
+        return {
+            "modalities": list(self.modalities),
+            "n_test": self.n_test,
+            "n_joint": self.n_joint,
+            "joint": self.joint,
+            **{f"coh_k{k}": v for k, v in self.by_size().items()},
+            **{f"loo_{t}": v for t, v in self.leave_one_out().items()},
+            "conditional": {
+                name: {t: float(v) for t, v in zip(self.modalities, row.tolist())}
+                for name, row in zip(names, self.conditional)
+            },
+        }
+
+
+def evaluate_coherence(
+    model: MultimodalModel,
+    test: MultimodalDataset,
+    classifiers: Mapping[str, nn.Module],
+    *,
+    batch_size: int = 256,
+    n_joint: int | None = None,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = False,
+) -> CoherenceResult:
+    """Conditional coherence for every (subset, target) over the whole test set, and joint coherence.
+
+    Conditional pass: each batch of b test tuples is expanded to b * (2^M - 1) rows, every tuple under every
+    subset mask, and ``model.generate`` is called once on it, so there are ceil(N / batch_size) calls. The
+    full tuple is passed in ``x``; the mask says which modalities the model may use. Memory: one call holds
+    ``batch_size * (2^M - 1)`` rows of every modality (7,936 for PolyMNIST at batch_size=256), inputs and
+    outputs, plus the model's own activations; lower ``batch_size`` if that does not fit.
+
+    Joint pass: ``n_joint`` (default ``len(test)``) samples from ``model.sample``, drawn in calls of at most
+    ``batch_size * (2^M - 1)`` rows (the same row budget as the conditional pass).
+
+    ``classifiers[m]`` maps a quantized ``float (B, C, H, W)`` image of modality m to class scores ``(B, K)``;
+    each is switched to eval mode (and left there). ``generator`` is handed to the model's ``generate`` and
+    ``sample``. ``device`` (default: that of the first classifier parameter, else CPU) is where inputs,
+    classification and counting happen. ``progress`` shows tqdm bars over test batches and joint batches.
+    """
+    modalities = tuple(model.modalities)
+    missing = [m for m in modalities if m not in classifiers or m not in test.images]
+    if missing:
+        raise ValueError(f"modalities {missing} lack a classifier or test images")
+    if len(test) == 0:
+        raise ValueError("empty test set")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    n_joint = len(test) if n_joint is None else n_joint
+    if n_joint < 1:
+        raise ValueError(f"n_joint must be positive, got {n_joint}")
+    device = _default_device(classifiers) if device is None else torch.device(device)
+    for clf in classifiers.values():
+        clf.eval()
+
+    masks = all_subsets(len(modalities))
+    n_subsets = masks.shape[0]
+    joint_rows = batch_size * n_subsets
+    with torch.no_grad():
+        device_masks = masks.to(device)
+        correct = torch.zeros(n_subsets, len(modalities), dtype=torch.int64, device=device)
+        batches = test.batches(batch_size, device=device)
+        for x, y in tqdm(batches, total=math.ceil(len(test) / batch_size), desc="coherence", disable=not progress):
+            b = y.shape[0]
+            # Row s * b + i of the expanded batch is test tuple i under subset s.
+            observed = device_masks.repeat_interleave(b, dim=0)
+            expanded = {m: x[m].repeat(n_subsets, *([1] * (x[m].ndim - 1))) for m in modalities}
+            out = model.generate(expanded, observed, generator=generator)
+            labels = y.repeat(n_subsets)
+            for t, m in enumerate(modalities):
+                hits = _predict(classifiers[m], out[m], device) == labels
+                correct[:, t] += hits.view(n_subsets, b).sum(dim=1)
+
+        coherent = torch.zeros((), dtype=torch.int64, device=device)
+        chunks = _chunks(n_joint, joint_rows)
+        for n in tqdm(chunks, total=math.ceil(n_joint / joint_rows), desc="joint coherence", disable=not progress):
+            samples = model.sample(n, generator=generator)
+            preds = torch.stack([_predict(classifiers[m], samples[m], device) for m in modalities])
+            coherent += (preds == preds[0]).all(dim=0).sum()
+
+    return CoherenceResult(
+        modalities=modalities,
+        subsets=masks,
+        conditional=correct.cpu().double() / len(test),
+        joint=int(coherent) / n_joint,
+        n_test=len(test),
+        n_joint=n_joint,
+    )
+
+
+def _predict(clf: nn.Module, images: Tensor, device: torch.device) -> Tensor:
+    """Predicted labels ``(B,)`` of ``images`` after quantization, on ``device``."""
+    return clf(quantize(images.to(device))).argmax(dim=1)
+
+
+def _chunks(total: int, size: int) -> Iterator[int]:
+    """Sizes of consecutive chunks of at most ``size`` that add up to ``total``."""
+    for start in range(0, total, size):
+        yield min(size, total - start)
+
+
+def _default_device(classifiers: Mapping[str, nn.Module]) -> torch.device:
+    """Device of the first parameter of the first classifier that has one; CPU if none has any."""
+    return next((p.device for clf in classifiers.values() for p in clf.parameters()), torch.device("cpu"))

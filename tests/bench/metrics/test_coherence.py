@@ -1,0 +1,239 @@
+"""Coherence on synthetic 1x8x8 tuples whose label is written in the pixels, scored by hand-made classifiers.
+
+Image of tuple i, modality t: every pixel holds the label intensity (y_i + 0.5) / 10, except pixel (0, 0)
+(the flag: 1 where classifier t is made to be wrong on this tuple) and pixel (7, 7) (the tuple index i / 255).
+"""
+
+import json
+import math
+from itertools import combinations
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from bench.data.dataset import MultimodalDataset, quantize, to_float
+from bench.metrics.coherence import CoherenceResult, evaluate_coherence
+from bench.metrics.subsets import subset_members
+
+N_CLASSES = 10
+FLAG_RATES = (0.1, 0.2, 0.3, 0.15)  # fraction of tuples on which classifier t is wrong
+
+
+def label_intensity(y: Tensor) -> Tensor:
+    return (y.float() + 0.5) / N_CLASSES
+
+
+def make_dataset(m: int = 3, n: int = 100, seed: int = 0) -> MultimodalDataset:
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, N_CLASSES, (n,), generator=g)
+    images = {}
+    for t in range(m):
+        x = label_intensity(labels).view(n, 1, 1, 1).expand(n, 1, 8, 8).clone()
+        x[:, 0, 0, 0] = (torch.rand(n, generator=g) < FLAG_RATES[t]).float()
+        x[:, 0, 7, 7] = torch.arange(n) / 255.0
+        images[f"m{t}"] = (x * 255).round().to(torch.uint8)
+    return MultimodalDataset(images, labels)
+
+
+class PixelClassifier(nn.Module):
+    """Reads the label from pixel (4, 4) and adds ``shift`` where the flag pixel is set. One-hot logits pass
+    through Dropout(p=1), which zeroes them in train mode (every prediction becomes class 0)."""
+
+    def __init__(self, shift: int) -> None:
+        super().__init__()
+        self.shift = shift
+        self.dropout = nn.Dropout(p=1.0)
+        self.seen: list[tuple[bool, bool]] = []  # (training, grad enabled) per call
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.seen.append((self.training, torch.is_grad_enabled()))
+        label = (x[:, 0, 4, 4] * N_CLASSES).floor().long().clamp(0, N_CLASSES - 1)
+        label = torch.where(x[:, 0, 0, 0] > 0.5, (label + self.shift) % N_CLASSES, label)
+        return self.dropout(nn.functional.one_hot(label, N_CLASSES).float())
+
+
+def make_classifiers(m: int = 3) -> dict[str, PixelClassifier]:
+    return {f"m{t}": PixelClassifier(shift=t + 1) for t in range(m)}
+
+
+def real_float(data: MultimodalDataset) -> dict[str, Tensor]:
+    return {k: to_float(v) for k, v in data.images.items()}
+
+
+def predictions(classifiers: dict[str, nn.Module], images: dict[str, Tensor]) -> dict[str, list[int]]:
+    with torch.no_grad():
+        return {k: classifiers[k].eval()(quantize(v)).argmax(1).tolist() for k, v in images.items()}
+
+
+class OracleModel:
+    """generate returns the real test images for every modality whatever the mask; sample returns the real
+    test tuples in order, wrapping around."""
+
+    def __init__(self, data: MultimodalDataset) -> None:
+        self.modalities = data.modalities
+        self.real = real_float(data)
+        self.cursor = 0
+
+    def generate(self, x, observed, *, generator=None):
+        return {m: x[m].clone() for m in self.modalities}
+
+    def sample(self, n, *, generator=None):
+        idx = (self.cursor + torch.arange(n)) % len(next(iter(self.real.values())))
+        self.cursor += n
+        return {m: v[idx] for m, v in self.real.items()}
+
+
+class NoiseModel:
+    def __init__(self, modalities: tuple[str, ...]) -> None:
+        self.modalities = modalities
+
+    def generate(self, x, observed, *, generator=None):
+        return {m: torch.rand(x[m].shape, generator=generator) for m in self.modalities}
+
+    def sample(self, n, *, generator=None):
+        return {m: torch.rand(n, 1, 8, 8, generator=generator) for m in self.modalities}
+
+
+class MaskModel(OracleModel):
+    """Deterministic and mask-dependent: a given modality comes back unchanged; target t not in S becomes an
+    image of label (y + (sum of member indices of S + t) mod 3) mod 10, y read from the observed modalities
+    only (their mean label pixel). The flag pixel of x_t is kept."""
+
+    def generate(self, x, observed, *, generator=None):
+        pixels = torch.stack([x[m][:, 0, 4, 4] for m in self.modalities], dim=1)
+        y = ((pixels * observed).sum(1) / observed.sum(1) * N_CLASSES).floor().long()
+        index_sum = (observed * torch.arange(len(self.modalities))).sum(1)
+        out = {}
+        for t, m in enumerate(self.modalities):
+            label = (y + (index_sum + t) % 3) % N_CLASSES
+            image = label_intensity(label).view(-1, 1, 1, 1).expand_as(x[m]).clone()
+            image[:, 0, 0, 0] = x[m][:, 0, 0, 0]
+            out[m] = torch.where(observed[:, t].view(-1, 1, 1, 1), x[m], image)
+        return out
+
+
+class CountingModel(OracleModel):
+    def __init__(self, data: MultimodalDataset) -> None:
+        super().__init__(data)
+        self.generate_calls: list[tuple[list[int], Tensor]] = []  # (tuple ids, observed) per call
+        self.sample_calls: list[int] = []
+
+    def generate(self, x, observed, *, generator=None):
+        ids = (x["m0"][:, 0, 7, 7] * 255).round().long().tolist()
+        self.generate_calls.append((ids, observed.clone()))
+        return super().generate(x, observed)
+
+    def sample(self, n, *, generator=None):
+        self.sample_calls.append(n)
+        return super().sample(n)
+
+
+def test_oracle_conditional_equals_classifier_accuracy_and_joint_equals_agreement():
+    data = make_dataset()
+    classifiers = make_classifiers()
+    result = evaluate_coherence(OracleModel(data), data, classifiers, batch_size=32)
+
+    preds = predictions(classifiers, real_float(data))
+    labels = data.labels.tolist()
+    for t, m in enumerate(data.modalities):
+        accuracy = sum(p == y for p, y in zip(preds[m], labels)) / len(data)
+        assert accuracy == pytest.approx(1 - data.images[m][:, 0, 0, 0].float().mean().item() / 255)
+        assert 0.5 < accuracy < 1
+        assert torch.allclose(result.conditional[:, t], torch.full((7,), accuracy, dtype=torch.float64))
+    agree = sum(len({preds[m][i] for m in data.modalities}) == 1 for i in range(len(data))) / len(data)
+    assert 0 < agree < 1
+    assert result.joint == pytest.approx(agree)
+    assert result.n_test == len(data) and result.n_joint == len(data)
+
+
+def test_noise_model_is_at_chance():
+    data = make_dataset()
+    result = evaluate_coherence(
+        NoiseModel(data.modalities), data, make_classifiers(), batch_size=32, generator=torch.Generator().manual_seed(1)
+    )
+    assert abs(result.conditional.mean().item() - 1 / N_CLASSES) < 0.03
+    assert result.conditional.max().item() < 0.25
+    assert all(abs(v - 1 / N_CLASSES) < 0.05 for v in result.by_size().values())
+    assert result.joint < 0.05
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_matches_brute_force_loop_over_subsets(m):
+    data = make_dataset(m=m, n=90, seed=m)
+    classifiers = make_classifiers(m)
+    model = MaskModel(data)
+    result = evaluate_coherence(model, data, classifiers, batch_size=16)
+
+    real, labels, n = real_float(data), data.labels.tolist(), len(data)
+    accuracy = {}
+    for k in range(1, m + 1):
+        for s in combinations(range(m), k):
+            observed = torch.zeros(n, m, dtype=torch.bool)
+            observed[:, list(s)] = True
+            preds = predictions(classifiers, model.generate(real, observed))
+            for t in range(m):
+                accuracy[s, t] = sum(p == y for p, y in zip(preds[f"m{t}"], labels)) / n
+
+    for row, values in zip(result.subsets, result.conditional.tolist()):
+        for t, value in enumerate(values):
+            assert value == pytest.approx(accuracy[subset_members(row), t], abs=1e-12)
+    by_size = {
+        k: [accuracy[s, t] for s in combinations(range(m), k) for t in range(m) if t not in s] for k in range(1, m)
+    }
+    expected = {k: sum(v) / len(v) for k, v in by_size.items()}
+    assert result.by_size() == pytest.approx(expected, abs=1e-12)
+    loo = {f"m{t}": accuracy[tuple(i for i in range(m) if i != t), t] for t in range(m)}
+    loo["mean"] = sum(loo.values()) / m
+    assert result.leave_one_out() == pytest.approx(loo, abs=1e-12)
+    if m > 2:
+        assert len({round(v, 9) for v in expected.values()}) > 1  # the mask really changes the scores
+
+
+def test_one_generate_call_per_test_batch_covering_every_tuple_under_every_subset():
+    data = make_dataset(n=100)
+    model = CountingModel(data)
+    result = evaluate_coherence(model, data, make_classifiers(), batch_size=32, n_joint=250)
+
+    assert len(model.generate_calls) == math.ceil(100 / 32)
+    pairs = set()
+    for ids, observed in model.generate_calls:
+        assert observed.dtype == torch.bool and observed.shape == (len(ids), 3) and len(ids) <= 32 * 7
+        pairs |= {(i, tuple(row)) for i, row in zip(ids, observed.tolist())}
+    assert len(pairs) == 100 * 7 == sum(len(ids) for ids, _ in model.generate_calls)
+    assert {i for i, _ in pairs} == set(range(100))
+    assert result.n_test == 100
+    assert sum(model.sample_calls) == 250 == result.n_joint
+    assert max(model.sample_calls) <= 32 * 7
+
+
+def test_classifiers_run_in_eval_mode_without_grad():
+    data = make_dataset()
+    classifiers = make_classifiers()
+    expected = evaluate_coherence(OracleModel(data), data, classifiers, batch_size=32)
+    for clf in classifiers.values():
+        clf.train()
+        clf.seen.clear()
+    result = evaluate_coherence(OracleModel(data), data, classifiers, batch_size=32)
+
+    assert torch.equal(result.conditional, expected.conditional) and result.joint == expected.joint
+    assert result.conditional.min() > 0.5  # Dropout(p=1) in train mode would leave about 1/10
+    for clf in classifiers.values():
+        assert clf.seen and all(mode == (False, False) for mode in clf.seen)
+        assert not clf.training
+
+
+def test_to_dict_is_json_ready():
+    data = make_dataset()
+    result = evaluate_coherence(OracleModel(data), data, make_classifiers(), batch_size=64)
+    d = json.loads(json.dumps(result.to_dict()))
+    assert d["joint"] == result.joint and d["n_test"] == 100 and d["modalities"] == ["m0", "m1", "m2"]
+    assert d["coh_k1"] == result.by_size()[1] and d["coh_k2"] == result.by_size()[2] and "coh_k3" not in d
+    assert d["loo_m1"] == result.leave_one_out()["m1"] and d["loo_mean"] == result.leave_one_out()["mean"]
+    assert list(d["conditional"]) == ["m0", "m1", "m2", "m0+m1", "m0+m2", "m1+m2", "m0+m1+m2"]
+    assert d["conditional"]["m0+m2"]["m1"] == result.conditional[4, 1].item()
+
+
+def test_result_validates_shapes():
+    with pytest.raises(ValueError):
+        CoherenceResult(("a", "b"), torch.ones(3, 2, dtype=torch.bool), torch.zeros(3, 3, dtype=torch.float64), 0.0, 1, 1)
