@@ -1,0 +1,339 @@
+"""Readers and writers for the file formats PolyMNIST arrives in.
+
+- MNIST raw IDX files as torchvision downloads them (``DATA_ROOT/MNIST/raw/*-ubyte[.gz]``);
+- the published PolyMNIST tensors (``DATA_ROOT/MMNIST/{train,test}/m{i}.pt`` + ``labels.pt``, MVTCAE/MultiVae);
+- the published PolyMNIST PNG folders (``DATA_ROOT/[MMNIST/]{train,test}/m{i}/{idx}.{label}.png``, MoPoE);
+- our own cache: one ``torch.save`` file of plain tensors plus a ``<path>.json`` manifest.
+
+Every problem a user can fix (missing, truncated or malformed files) raises ``BenchError`` naming the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+
+from bench.data.dataset import MultimodalDataset
+from bench.errors import BenchError
+from bench.store import load_json, load_torch, save_json, save_torch
+
+SPLITS = ("train", "test")
+IMAGE_SIZE = 28
+N_CLASSES = 10
+
+_MNIST_PREFIX = {"train": "train", "test": "t10k"}
+_GZIP_MAGIC = b"\x1f\x8b"
+_IDX_UBYTE = 0x08
+POLYMNIST_FIX = (
+    "download the PolyMNIST release of Sutter et al. 2021 from Zenodo (https://zenodo.org/record/4899160) "
+    "and unpack it into DATA_ROOT/MMNIST, or leave --data-root unset to use the embedded default"
+)
+
+
+def mnist_fix(data_root: str | Path) -> str:
+    """How to obtain the MNIST raw files for ``data_root``."""
+    return (
+        "run torchvision.datasets.MNIST(root, download=True) on a machine with internet, then copy its "
+        f"MNIST/raw folder to {Path(data_root) / 'MNIST' / 'raw'}"
+    )
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise BenchError(f"unknown split {split!r}", f"use one of: {', '.join(SPLITS)}")
+
+
+# ---------------------------------------------------------------------------------------------- MNIST IDX
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Parse an IDX file of uint8 data (gzipped or not): header ``00 00 08 ndim`` + big-endian int32 sizes."""
+    path = Path(path)
+
+    def invalid(detail: str) -> BenchError:
+        root = path.parent.parent.parent if path.parent.name == "raw" else path.parent
+        return BenchError(f"{path} is not a valid MNIST IDX file ({detail})", mnist_fix(root))
+
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == _GZIP_MAGIC:
+            raw = gzip.decompress(raw)
+    except FileNotFoundError:
+        raise invalid("file not found") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise invalid(f"cannot read or decompress: {exc}") from None
+    if len(raw) < 4 or raw[:2] != b"\x00\x00":
+        raise invalid("bad magic number: expected the first two bytes to be zero")
+    if raw[2] != _IDX_UBYTE:
+        raise invalid(f"data type code 0x{raw[2]:02x}, expected 0x08 (unsigned byte)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0:
+        raise invalid("header declares zero dimensions")
+    if len(raw) < header:
+        raise invalid(f"truncated header for {ndim} dimensions")
+    shape = struct.unpack(f">{ndim}i", raw[4:header])
+    expected = int(np.prod(shape, dtype=np.int64))
+    if min(shape) < 0 or len(raw) - header != expected:
+        raise invalid(f"header says shape {shape} = {expected} bytes, file holds {len(raw) - header}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+
+
+def mnist_raw_paths(data_root: str | Path, split: str) -> tuple[Path, Path]:
+    """The (images, labels) IDX files of ``split`` under ``data_root/MNIST/raw``, uncompressed preferred over .gz."""
+    _check_split(split)
+    raw = Path(data_root) / "MNIST" / "raw"
+    prefix = _MNIST_PREFIX[split]
+    found, missing = [], []
+    for kind in ("images-idx3", "labels-idx1"):
+        plain = raw / f"{prefix}-{kind}-ubyte"
+        candidates = [plain, plain.with_name(plain.name + ".gz")]
+        hit = next((p for p in candidates if p.is_file()), None)
+        if hit is None:
+            missing.append(f"{plain}[.gz]")
+        found.append(hit)
+    if missing:
+        raise BenchError(f"MNIST {split} files missing: expected {' and '.join(missing)}", mnist_fix(data_root))
+    return found[0], found[1]
+
+
+def load_mnist_raw(data_root: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST ``split`` from torchvision's raw layout: digits uint8 (N, 28, 28) and labels int64 (N,)."""
+    images_path, labels_path = mnist_raw_paths(data_root, split)
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise BenchError(
+            f"{images_path} holds an array of shape {images.shape}, expected (N, 28, 28) MNIST digits",
+            mnist_fix(data_root),
+        )
+    if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+        raise BenchError(
+            f"{labels_path} holds {labels.shape} labels for {images.shape[0]} images in {images_path}",
+            mnist_fix(data_root),
+        )
+    if labels.size and labels.max() >= N_CLASSES:
+        raise BenchError(f"{labels_path} holds labels up to {labels.max()}, expected 0..9", mnist_fix(data_root))
+    return images, labels.astype(np.int64)
+
+
+# ------------------------------------------------------------------------------------ published PolyMNIST
+
+
+def _to_uint8_images(x: Any, path: Path) -> Tensor:
+    """A loaded modality tensor as uint8 (N, 3, 28, 28): uint8 or float in [0, 1], channels first or last."""
+    if not isinstance(x, Tensor):
+        raise BenchError(f"{path} holds a {type(x).__name__}, expected a tensor of images", POLYMNIST_FIX)
+    side = (IMAGE_SIZE, IMAGE_SIZE)
+    if x.ndim == 4 and x.shape[1] == 3 and tuple(x.shape[2:]) == side:
+        pass
+    elif x.ndim == 4 and tuple(x.shape[1:3]) == side and x.shape[3] == 3:
+        x = x.permute(0, 3, 1, 2)
+    else:
+        raise BenchError(
+            f"{path} holds images of shape {tuple(x.shape)}, expected (N, 3, 28, 28) or (N, 28, 28, 3)",
+            POLYMNIST_FIX,
+        )
+    if x.dtype == torch.uint8:
+        return x.contiguous()
+    if not x.is_floating_point():
+        raise BenchError(f"{path} holds {x.dtype} images, expected uint8 or float in [0, 1]", POLYMNIST_FIX)
+    if x.numel() and not (x.min() >= 0 and x.max() <= 1):  # also rejects NaN
+        raise BenchError(
+            f"{path} holds float images in [{x.min():.3g}, {x.max():.3g}], expected [0, 1]", POLYMNIST_FIX
+        )
+    return x.mul(255).round_().to(torch.uint8).contiguous()
+
+
+def _check_labels(labels: Any, path: Path, n: int | None, fix: str) -> Tensor:
+    """Labels as int64 (N,) in 0..9, with N == n when given."""
+    if not isinstance(labels, Tensor) or labels.ndim != 1 or labels.is_floating_point() or labels.is_complex():
+        what = f"{labels.dtype} {tuple(labels.shape)}" if isinstance(labels, Tensor) else type(labels).__name__
+        raise BenchError(f"{path} holds {what}, expected integer labels of shape (N,)", fix)
+    if n is not None and labels.shape[0] != n:
+        raise BenchError(f"{path} holds {labels.shape[0]} labels, the images hold {n}", fix)
+    if labels.numel() and (labels.min() < 0 or labels.max() >= N_CLASSES):
+        raise BenchError(f"{path} holds labels in [{labels.min()}, {labels.max()}], expected 0..9", fix)
+    return labels.to(torch.int64)
+
+
+def _n_present(exists: Callable[[int], bool]) -> int:
+    """The number of contiguous modalities m0, m1, ... for which ``exists(i)`` holds."""
+    n = 0
+    while exists(n):
+        n += 1
+    return n
+
+
+def _select_modalities(found: int, n_modalities: int | None, where: str) -> int:
+    """How many modalities to read: all contiguous ones found, or the first ``n_modalities`` of them."""
+    if found == 0:
+        raise BenchError(f"no modality m0 found in {where}", POLYMNIST_FIX)
+    if n_modalities is None:
+        return found
+    if not 1 <= n_modalities <= found:
+        raise BenchError(
+            f"{n_modalities} modalities requested but {where} holds m0..m{found - 1} ({found})",
+            f"request at most {found} modalities, or add the missing files",
+        )
+    return n_modalities
+
+
+def load_polymnist_pt(data_root: str | Path, split: str, n_modalities: int | None = None) -> MultimodalDataset:
+    """Published PolyMNIST tensors ``data_root/MMNIST/{split}/m{i}.pt`` + ``labels.pt`` as a dataset.
+
+    Loads with ``weights_only=True``; images may be uint8 or float in [0, 1], channels first or last.
+    Without ``n_modalities``, reads every contiguous ``m0.pt, m1.pt, ...`` present.
+    """
+    _check_split(split)
+    folder = Path(data_root) / "MMNIST" / split
+    found = _n_present(lambda i: (folder / f"m{i}.pt").is_file())
+    n_modalities = _select_modalities(found, n_modalities, f"{folder} (files m{{i}}.pt)")
+    labels_path = folder / "labels.pt"
+    if not labels_path.is_file():
+        raise BenchError(f"missing {labels_path} (the labels of the PolyMNIST {split} split)", POLYMNIST_FIX)
+    images: dict[str, Tensor] = {}
+    for i in range(n_modalities):
+        path = folder / f"m{i}.pt"
+        x = _to_uint8_images(load_torch(path), path)
+        n0 = next(iter(images.values())).shape[0] if images else x.shape[0]
+        if x.shape[0] != n0:
+            raise BenchError(f"{path} holds {x.shape[0]} images, {folder / 'm0.pt'} holds {n0}", POLYMNIST_FIX)
+        images[f"m{i}"] = x
+    labels = _check_labels(load_torch(labels_path), labels_path, images["m0"].shape[0], POLYMNIST_FIX)
+    return MultimodalDataset(images, labels)
+
+
+def _png_folder(data_root: Path, split: str) -> Path:
+    """``data_root/{split}`` or ``data_root/MMNIST/{split}``, whichever holds an ``m0`` folder."""
+    candidates = [data_root / split, data_root / "MMNIST" / split]
+    for folder in candidates:
+        if (folder / "m0").is_dir():
+            return folder
+    raise BenchError(
+        f"no PolyMNIST PNG folder for split {split!r}: expected {candidates[0]}/m0/ or {candidates[1]}/m0/",
+        POLYMNIST_FIX,
+    )
+
+
+def _parse_png_name(name: str) -> tuple[int, int] | None:
+    """(idx, label) from ``{idx}.{label}.png`` (label = second-to-last dot field), or None if malformed."""
+    fields = name.split(".")
+    if len(fields) < 3 or not fields[0].isdigit() or not fields[-2].isdigit():
+        return None
+    idx, label = int(fields[0]), int(fields[-2])
+    return (idx, label) if label < N_CLASSES else None
+
+
+def _png_index(folder: Path) -> dict[int, tuple[int, Path]]:
+    """Map idx -> (label, path) for the ``{idx}.{label}.png`` files of one modality folder."""
+    index: dict[int, tuple[int, Path]] = {}
+    for path in folder.iterdir():
+        if path.suffix.lower() != ".png":
+            continue
+        parsed = _parse_png_name(path.name)
+        if parsed is None:
+            raise BenchError(
+                f"cannot parse {path}: expected the name {{idx}}.{{label}}.png with label 0..9", POLYMNIST_FIX
+            )
+        idx, label = parsed
+        if idx in index:
+            raise BenchError(f"{path} and {index[idx][1]} share the index {idx}", POLYMNIST_FIX)
+        index[idx] = (label, path)
+    if not index:
+        raise BenchError(f"{folder} holds no .png files", POLYMNIST_FIX)
+    return index
+
+
+def _read_png(path: Path) -> np.ndarray:
+    """One 28x28 image as RGB uint8 (28, 28, 3)."""
+    try:
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+    except (OSError, UnidentifiedImageError) as exc:
+        raise BenchError(f"cannot read image {path}: {exc}", POLYMNIST_FIX) from None
+    if rgb.shape[:2] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise BenchError(f"{path} is {rgb.shape[1]}x{rgb.shape[0]} pixels, expected 28x28", POLYMNIST_FIX)
+    return rgb
+
+
+def load_polymnist_png(data_root: str | Path, split: str, n_modalities: int | None = None) -> MultimodalDataset:
+    """PolyMNIST PNG folders ``data_root/[MMNIST/]{split}/m{i}/{idx}.{label}.png`` as a dataset sorted by idx.
+
+    Every modality must hold the same set of idx with the same label for each idx. Without ``n_modalities``,
+    reads every contiguous ``m0, m1, ...`` folder present.
+    """
+    _check_split(split)
+    folder = _png_folder(Path(data_root), split)
+    found = _n_present(lambda i: (folder / f"m{i}").is_dir())
+    n_modalities = _select_modalities(found, n_modalities, f"{folder} (folders m{{i}})")
+    indices = [_png_index(folder / f"m{i}") for i in range(n_modalities)]
+    reference = indices[0]
+    order = sorted(reference)
+    for i, index in enumerate(indices[1:], start=1):
+        if index.keys() != reference.keys():
+            extra = sorted(index.keys() - reference.keys())[:3]
+            lacking = sorted(reference.keys() - index.keys())[:3]
+            raise BenchError(
+                f"{folder / f'm{i}'} and {folder / 'm0'} hold different files "
+                f"(idx only in m{i}: {extra}, only in m0: {lacking})",
+                POLYMNIST_FIX,
+            )
+        for idx in order:
+            if index[idx][0] != reference[idx][0]:
+                raise BenchError(
+                    f"label mismatch for idx {idx}: {index[idx][1]} vs {reference[idx][1]}", POLYMNIST_FIX
+                )
+    images = {}
+    for i, index in enumerate(indices):
+        stack = np.empty((len(order), IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
+        for k, idx in enumerate(order):
+            stack[k] = _read_png(index[idx][1])
+        images[f"m{i}"] = torch.from_numpy(stack).permute(0, 3, 1, 2).contiguous()
+    labels = torch.tensor([reference[idx][0] for idx in order], dtype=torch.int64)
+    return MultimodalDataset(images, labels)
+
+
+# ------------------------------------------------------------------------------------------ our own cache
+
+
+def manifest_path(path: str | Path) -> Path:
+    """Where the manifest of a saved dataset lives: ``<path>.json``."""
+    return Path(f"{path}.json")
+
+
+def save_dataset(ds: MultimodalDataset, path: str | Path, manifest: dict[str, Any]) -> None:
+    """Atomically write ``ds`` (``{"images": {m: uint8}, "labels": int64}``) to ``path``, then its manifest.
+
+    The manifest is written last, so a manifest on disk means a complete data file.
+    """
+    save_torch({"images": dict(ds.images), "labels": ds.labels}, path)
+    save_json(manifest, manifest_path(path))
+
+
+def load_dataset(path: str | Path) -> tuple[MultimodalDataset, dict[str, Any]]:
+    """Read a dataset written by ``save_dataset``; a missing, partial or corrupted cache raises ``BenchError``."""
+    path, meta = Path(path), manifest_path(path)
+    fix = f"delete {path} and {meta} so they are rebuilt"
+    for p in (path, meta):
+        if not p.is_file():
+            raise BenchError(f"incomplete dataset cache: {p} is missing", fix)
+    payload = load_torch(path)
+    manifest = load_json(meta)
+    try:
+        images, labels = payload["images"], payload["labels"]
+        ds = MultimodalDataset(dict(images), labels)
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
+        raise BenchError(f"{path} is not a saved dataset ({type(exc).__name__}: {exc})", fix) from None
+    if labels.dtype != torch.int64 or labels.ndim != 1:
+        raise BenchError(f"{path} is not a saved dataset (labels {labels.dtype} {tuple(labels.shape)})", fix)
+    if not isinstance(manifest, dict):
+        raise BenchError(f"{meta} is not a dataset manifest (expected a JSON object)", fix)
+    return ds, manifest
