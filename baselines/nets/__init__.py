@@ -1,0 +1,14 @@
+"""Per-dataset encoder/decoder pairs for the multimodal VAEs.
+
+``NETS.get(spec.name)(shape, latent_dim) -> (encoder, decoder)`` where ``shape`` is one modality's (C, H, W).
+The encoder maps (B, C, H, W) to ``(mu, logvar)``, each (B, D); the decoder maps (B, D) to the likelihood's
+location, (B, C, H, W). A new dataset adds a module here that registers its factory, plus one import line below.
+"""
+
+from __future__ import annotations
+
+from bench.registry import Registry
+
+NETS: Registry = Registry("network")
+
+from baselines.nets import polymnist  # noqa: E402,F401  (registers "polymnist")

@@ -1,0 +1,78 @@
+"""PolyMNIST conv encoder/decoder (protocols.md 6.7; MoPoE ``ConvNetworksImgCMNIST``, MLD ``mmnist_vae``).
+
+Encoder: conv 3->32->64->128 (k3, s2, p1, ReLU): 28 -> 14 -> 7 -> 4; flatten 2048; Linear(2048, H), ReLU;
+then two Linear(H, D) heads for mu and logvar. The reference has H = D = 512; here H stays 512 when a scale
+preset shrinks D, because a hidden layer only D <= 64 units wide often dies entirely in the first few hundred
+steps (every ReLU at 0, so the posterior no longer depends on x; measured at D = 16: all 16 units dead).
+Decoder: Linear(D, 2048), ReLU, reshape (128, 4, 4); ConvT 128->64 (k3, s2, p1): 4 -> 7; ConvT 64->32 (k4, s2, p1):
+7 -> 14; ConvT 32->3 (k4, s2, p1): 14 -> 28; ReLU between, no output sigmoid (the output is the Laplace location).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from baselines.nets import NETS
+from bench.errors import BenchError
+
+CHANNELS = (32, 64, 128)  # conv widths
+SIDE = 28  # input side; after three stride-2 convs it is 4
+FLAT = CHANNELS[-1] * 4 * 4  # 2048
+HIDDEN_WIDTH = 512  # H, the paper's D
+
+
+class ConvEncoder(nn.Module):
+    """(B, C, 28, 28) -> (mu, logvar), each (B, D)."""
+
+    def __init__(self, in_channels: int, latent_dim: int, hidden_width: int = HIDDEN_WIDTH) -> None:
+        super().__init__()
+        c1, c2, c3 = CHANNELS
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, c1, kernel_size=3, stride=2, padding=1),  # 28 -> 14
+            nn.ReLU(),
+            nn.Conv2d(c1, c2, kernel_size=3, stride=2, padding=1),  # 14 -> 7
+            nn.ReLU(),
+            nn.Conv2d(c2, c3, kernel_size=3, stride=2, padding=1),  # 7 -> 4
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(FLAT, hidden_width),
+            nn.ReLU(),
+        )
+        self.mu = nn.Linear(hidden_width, latent_dim)
+        self.logvar = nn.Linear(hidden_width, latent_dim)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.body(x)
+        return self.mu(h), self.logvar(h)
+
+
+class ConvDecoder(nn.Module):
+    """(B, D) -> Laplace location (B, C, 28, 28), unbounded (no sigmoid)."""
+
+    def __init__(self, out_channels: int, latent_dim: int) -> None:
+        super().__init__()
+        c1, c2, c3 = CHANNELS
+        self.body = nn.Sequential(
+            nn.Linear(latent_dim, FLAT),
+            nn.ReLU(),
+            nn.Unflatten(1, (c3, 4, 4)),
+            nn.ConvTranspose2d(c3, c2, kernel_size=3, stride=2, padding=1),  # 4 -> 7
+            nn.ReLU(),
+            nn.ConvTranspose2d(c2, c1, kernel_size=4, stride=2, padding=1),  # 7 -> 14
+            nn.ReLU(),
+            nn.ConvTranspose2d(c1, out_channels, kernel_size=4, stride=2, padding=1),  # 14 -> 28
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.body(z)
+
+
+@NETS.register("polymnist")
+def make(shape: tuple[int, ...], latent_dim: int) -> tuple[ConvEncoder, ConvDecoder]:
+    """Encoder/decoder pair for one (C, 28, 28) modality with a D = ``latent_dim`` latent."""
+    if len(shape) != 3 or tuple(shape[1:]) != (SIDE, SIDE):
+        raise BenchError(
+            f"the polymnist networks take (C, {SIDE}, {SIDE}) images, got {tuple(shape)}",
+            "resize the images to 28x28 or register networks for this shape in baselines/nets/",
+        )
+    return ConvEncoder(shape[0], latent_dim), ConvDecoder(shape[0], latent_dim)

@@ -1,0 +1,25 @@
+"""The two ELBO terms of the Gaussian-posterior, Laplace-likelihood VAEs, per sample.
+
+    KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - ln sigma_j^2)
+    -ln Laplace(x | loc, s)       = sum_pixels |x - loc| / s + ln(2 s)
+
+The Laplace scale is fixed at 0.75 in every reference repo (protocols.md 6).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) summed over the last dim: (..., D) -> (...)."""
+    return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(dim=-1)
+
+
+def laplace_nll(x: Tensor, loc: Tensor, scale: float = 0.75) -> Tensor:
+    """-ln Laplace(x | loc, scale) summed over every dim but the first: (B, C, H, W) -> (B,)."""
+    per_pixel = (x - loc).abs() / scale + math.log(2.0 * scale)
+    return per_pixel.flatten(start_dim=1).sum(dim=1)
