@@ -62,8 +62,8 @@ def pivot(stats: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
 def write_tables(stats: pd.DataFrame, columns: list[Column], out_dir: Path, stem: str, *, caption: str) -> Path:
     """Write ``<stem>.md`` (caption + pipe table), ``<stem>.tex`` and ``<stem>.csv`` (long form); return the .md path."""
     table = pivot(stats, columns)
-    markdown = f"{caption}\n\n{tabulate(table, headers='keys', tablefmt='pipe', showindex=False)}\n"
-    latex = tabulate(table, headers="keys", tablefmt="latex_booktabs", showindex=False) + "\n"
+    markdown = f"{caption}\n\n{tabulate(table, headers='keys', tablefmt='pipe', showindex=False, disable_numparse=True)}\n"
+    latex = tabulate(table, headers="keys", tablefmt="latex_booktabs", showindex=False, disable_numparse=True) + "\n"
     save_text(markdown, out_dir / f"{stem}.md")
     save_text(latex, out_dir / f"{stem}.tex")
     save_text(stats.to_csv(index=False), out_dir / f"{stem}.csv")

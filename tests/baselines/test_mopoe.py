@@ -10,11 +10,11 @@ from torch.distributions import Laplace, Normal, kl_divergence
 import baselines  # noqa: F401  (registers the models)
 from baselines import mopoe as mopoe_module
 from baselines.mopoe import MoPoE, MoPoEConfig, subset_assignment
-from bench.metrics.subsets import all_subsets
 from baselines.nets import NETS
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
 from bench.interface import DataSpec, build_model
+from bench.metrics.subsets import all_subsets
 from bench.registry import MODELS
 
 MODALITIES = ("m0", "m1", "m2")

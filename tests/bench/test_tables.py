@@ -31,9 +31,11 @@ def test_pivot_cells_and_headers():
 
 
 def test_write_tables_writes_three_formats(tmp_path):
-    stats = summarize(records({"a": [0.2, 0.4]}), coherence_columns(3))
+    stats = summarize(records({"a": [0.2, 0.4], "b": [0.5]}), coherence_columns(3))
     md = write_tables(stats, coherence_columns(3), tmp_path, "coherence", caption="Caption.")
-    assert md.read_text().startswith("Caption.") and "| a " in md.read_text()
+    text = md.read_text()
+    assert text.startswith("Caption.") and "| a " in text and "0.300 ± 0.141" in text
+    assert "| 0.500 " in text  # cells keep their digits (no re-parsing into 0.5)
     assert "\\toprule" in (tmp_path / "coherence.tex").read_text()
     csv = pd.read_csv(tmp_path / "coherence.csv")
-    assert set(csv.columns) == {"model", "metric", "mean", "std", "n"} and len(csv) == 3
+    assert set(csv.columns) == {"model", "metric", "mean", "std", "n"} and len(csv) == 6

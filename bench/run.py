@@ -1,0 +1,148 @@
+"""``python -m bench.run --suite polymnist``: data -> classifiers -> models -> coherence -> tables.
+
+Every stage output is cached under ``<out>/cache/<stage>/<key>`` where the key hashes the stage config and
+its upstream keys, so a rerun skips finished stages and a changed config recomputes only what it touches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+EPILOG = """examples:
+  python -m bench.run --suite polymnist                      # embedded default data, every model
+  python -m bench.run --suite polymnist --scale quick        # a one-minute smoke run
+  python -m bench.run --suite polymnist --models mopoe --seeds 0,1,2 --device cuda
+  python -m bench.run --suite polymnist --data-root ~/data   # MMNIST/*.pt, PNG folders or MNIST/raw
+  python -m bench.run --list                                 # registered suites and models
+"""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One invocation of the suite runner (built from the command line by ``from_cli``)."""
+
+    suite: str
+    scale: str = "default"
+    models: tuple[str, ...] | None = None  # None: the suite's model list
+    seeds: tuple[int, ...] | None = None  # None: the scale's seeds
+    device: str = "auto"
+    data_root: str | None = None
+    out: str = "results"
+    progress: bool = True
+
+    @classmethod
+    def from_cli(cls, args: argparse.Namespace) -> "RunConfig":
+        from bench.errors import BenchError
+
+        def split(text: str | None) -> list[str] | None:
+            return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+        seeds = split(args.seeds)
+        try:
+            seed_values = None if seeds is None else tuple(int(s) for s in seeds)
+        except ValueError:
+            raise BenchError(f"--seeds {args.seeds!r} is not a comma-separated list of integers", "e.g. --seeds 0,1,2") from None
+        models = split(args.models)
+        return cls(
+            suite=args.suite,
+            scale=args.scale,
+            models=None if models is None else tuple(models),
+            seeds=seed_values,
+            device=args.device,
+            data_root=args.data_root,
+            out=args.out,
+            progress=not args.no_progress,
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Train every model of a suite, score coherence with per-modality classifiers, write tables.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = parser.add_argument_group("what to run")
+    what.add_argument("--suite", help="benchmark suite, e.g. polymnist (see --list)")
+    what.add_argument(
+        "--scale",
+        default="default",
+        choices=["quick", "default", "paper"],
+        help="quick: a smoke test in under a minute; default: the embedded data on 2 CPU cores in about "
+        "10 minutes; paper: the published sizes (needs a GPU). Default: %(default)s",
+    )
+    what.add_argument("--models", help="comma-separated model names (default: every model of the suite)")
+    what.add_argument("--seeds", help="comma-separated training seeds, e.g. 0,1,2 (default: the scale's seeds)")
+    what.add_argument("--list", action="store_true", help="print the registered suites and models, then exit")
+    where = parser.add_argument_group("where")
+    where.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s = cuda if available)")
+    where.add_argument(
+        "--data-root",
+        help="folder with real data: MMNIST/{train,test}/m*.pt, {train,test}/m*/IDX.LABEL.png or MNIST/raw "
+        "(default: the embedded offline PolyMNIST built from packaged MNIST digits and photographs)",
+    )
+    where.add_argument("--out", default="results", help="output folder for tables, records and cache (default: %(default)s)")
+    where.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    return parser
+
+
+def resolve_device(name: str):
+    """'auto' -> cuda when available, else cpu; an unavailable CUDA request is a clear error."""
+    import torch
+
+    from bench.errors import BenchError
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise BenchError(f"unknown device {name!r}", "use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise BenchError(f"device {name!r} requested but CUDA is not available", "use --device cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise BenchError(f"device {name!r} does not exist ({torch.cuda.device_count()} GPUs)", "use --device cuda:0")
+    return device
+
+
+def print_registries() -> None:
+    import baselines  # noqa: F401  (registers the models)
+    import bench.suites  # noqa: F401  (registers the suites)
+    from bench.registry import MODELS, SUITES
+
+    print("suites:", ", ".join(SUITES.names()))
+    print("models:", ", ".join(MODELS.names()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        print_registries()
+        return 0
+    if not args.suite:
+        parser.print_usage(sys.stderr)
+        print("error: --suite is required (see --list)", file=sys.stderr)
+        return 2
+
+    from bench.errors import BenchError
+
+    try:
+        from bench.pipeline import run
+
+        report = run(RunConfig.from_cli(args))
+    except BenchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished stages are kept; rerun the same command to resume", file=sys.stderr)
+        return 130
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

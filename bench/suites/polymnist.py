@@ -1,0 +1,64 @@
+"""The PolyMNIST suite: five-modality coloured digits, coherence by per-modality digit classifiers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from bench.data.dataset import MultimodalDataset
+from bench.registry import SUITES
+from classifiers.train import ClassifierConfig
+
+
+@dataclass(frozen=True)
+class SuiteScale:
+    """How big one scale of a suite is. ``None`` sizes mean the whole split."""
+
+    n_train: int | None
+    n_test: int | None
+    classifier: ClassifierConfig
+    seeds: tuple[int, ...] = (0,)
+    eval_batch_size: int = 64  # test tuples per generate call; rows per call = this x (2^M - 1)
+    n_joint: int | None = None  # prior samples for joint coherence; None = as many as test tuples
+    grid_rows: int = 8  # samples per row block in the picture of each model
+
+
+@dataclass(frozen=True)
+class PolyMNISTSuite:
+    """PolyMNIST (Sutter et al. 2021): the embedded default, generated data, or the published files."""
+
+    name: str = "polymnist"
+    n_modalities: int = 5
+    data_seed: int = 0
+    models: tuple[str, ...] = ("mopoe",)
+    scales: dict[str, SuiteScale] = field(
+        default_factory=lambda: {
+            "quick": SuiteScale(n_train=1000, n_test=300, classifier=ClassifierConfig.preset("quick")),
+            "default": SuiteScale(n_train=None, n_test=None, classifier=ClassifierConfig.preset("default")),
+            "paper": SuiteScale(
+                n_train=None,
+                n_test=None,
+                classifier=ClassifierConfig.preset("paper"),
+                seeds=(0, 1, 2, 3, 4),
+                n_joint=10_000,
+            ),
+        }
+    )
+
+    def load_data(self, data_root: str | None) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
+        """(train, test, manifest) from ``data_root`` (see ``bench.data.polymnist.load_polymnist``)."""
+        from bench.data.polymnist import load_polymnist
+
+        return load_polymnist(data_root, n_modalities=self.n_modalities, seed=self.data_seed)
+
+    @staticmethod
+    def shrink(ds: MultimodalDataset, n: int | None, *, seed: int) -> MultimodalDataset:
+        """A seeded random subset of ``n`` tuples (all of them when ``n`` is None or too large)."""
+        if n is None or n >= len(ds):
+            return ds
+        index = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n]
+        return ds.subset(index.sort().values)
+
+
+SUITES.register("polymnist")(PolyMNISTSuite)

@@ -1,0 +1,64 @@
+"""End to end: `python -m bench.run --suite polymnist --scale quick` on the embedded data."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from bench.run import main
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    code = main(["--suite", "polymnist", "--scale", "quick", "--out", str(out), "--no-progress", "--device", "cpu"])
+    return code, out
+
+
+def test_quick_run_writes_tables_records_and_samples(quick_run):
+    code, out = quick_run
+    assert code == 0
+    root = out / "polymnist"
+    csv = pd.read_csv(root / "coherence.csv")
+    assert set(csv.model) == {"mopoe"}
+    assert set(csv.metric) == {"joint", "k1", "k2", "k3", "k4"}
+    assert ((csv["mean"] >= 0) & (csv["mean"] <= 1)).all()
+    assert "| mopoe" in (root / "coherence.md").read_text()
+    assert (root / "coherence.tex").exists()
+    record = json.loads((root / "runs" / "quick" / "mopoe-seed0.json").read_text())
+    assert record["model"] == "mopoe" and record["seed"] == 0
+    assert {"commit", "torch", "device"} <= set(record["provenance"])
+    assert record["metrics"]["k1"] == pytest.approx(csv[(csv.metric == "k1")]["mean"].item())
+    assert len(record["classifiers"]["test_accuracy"]) == 5
+    assert (root / "samples" / "mopoe-quick-seed0.png").stat().st_size > 0
+
+
+def test_rerun_reuses_cached_stages(quick_run, capsys):
+    code, out = quick_run
+    weights = sorted((out / "cache" / "models").glob("*.pt"))
+    mtimes = [p.stat().st_mtime_ns for p in weights]
+    assert main(["--suite", "polymnist", "--scale", "quick", "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
+    assert sorted((out / "cache" / "models").glob("*.pt")) == weights
+    assert [p.stat().st_mtime_ns for p in weights] == mtimes
+    assert "mopoe" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--suite", "polymnist", "--models", "mopo"], "Did you mean: mopoe"),
+        (["--suite", "polymnst"], "polymnist"),
+        (["--suite", "polymnist", "--seeds", "a,b"], "--seeds"),
+        (["--suite", "polymnist", "--device", "cuda:7"] , "device"),
+    ],
+)
+def test_bad_input_is_one_clear_error(argv, expected, tmp_path, capsys):
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err and "Traceback" not in err
+
+
+def test_list_prints_registries(capsys):
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert "polymnist" in out and "mopoe" in out
