@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale",
         default="default",
         choices=["quick", "default", "paper"],
-        help="quick: a smoke test in under a minute; default: the embedded data on 2 CPU cores in about "
+        help="quick: a smoke test in under a minute; default: the embedded data on 2 CPU cores within "
         "10 minutes; paper: the published sizes (needs a GPU). Default: %(default)s",
     )
     what.add_argument("--models", help="comma-separated model names (default: every model of the suite)")
