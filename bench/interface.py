@@ -6,13 +6,14 @@ Conditioning is a per-sample boolean mask over modalities, ``observed: bool (B, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
 
 from bench.data.dataset import MultimodalDataset
+from bench.errors import BenchError
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,16 @@ class ModelConfig:
 
     @classmethod
     def preset(cls, scale: str, **overrides: Any):
-        from bench.errors import BenchError
-
         if scale not in SCALES:
             raise BenchError(f"unknown scale {scale!r}", f"choose one of: {', '.join(SCALES)}")
         values = dict(cls.PRESETS.get(scale, {}))
         values.update(overrides)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise BenchError(
+                f"{cls.__name__} has no field(s) {', '.join(unknown)}", f"valid fields: {', '.join(sorted(known))}"
+            )
         return cls(**values)
 
 
