@@ -12,12 +12,13 @@ import baselines  # noqa: F401  (registers the models)
 import bench.suites  # noqa: F401  (registers the suites)
 from bench.data.dataset import MultimodalDataset
 from bench.data.files import load_dataset, manifest_path, save_dataset
+from bench.devices import resolve_device
 from bench.errors import BenchError
 from bench.interface import DataSpec, build_model
 from bench.metrics.coherence import evaluate_coherence
 from bench.plots import save_sample_grid
 from bench.registry import MODELS, SUITES
-from bench.run import RunConfig, resolve_device
+from bench.run import RunConfig
 from bench.store import Store, provenance, save_json, stable_hash
 from bench.tables import coherence_columns, summarize, write_tables
 from classifiers.nets import DigitClassifier

@@ -8,6 +8,7 @@ import torch
 from torchvision.utils import make_grid, save_image
 
 from bench.data.dataset import MultimodalDataset, quantize
+from bench.devices import device_of
 from bench.store import atomic_write
 
 
@@ -15,8 +16,7 @@ from bench.store import atomic_write
 def save_sample_grid(model, test: MultimodalDataset, path: Path, *, rows: int = 8, seed: int = 0) -> Path:
     """One PNG with three blocks of M image rows x ``rows`` columns: real test tuples (a seeded random pick),
     joint samples ``model.sample``, and every modality generated from the first modality alone."""
-    params = model.parameters() if hasattr(model, "parameters") else ()
-    device = next((p.device for p in params), torch.device("cpu"))
+    device = device_of([model])
     generator = torch.Generator(device=device).manual_seed(seed)
     pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))[:rows]
     x, _ = next(test.subset(pick).batches(rows, device=device))

@@ -89,25 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_device(name: str):
-    """'auto' -> cuda when available, else cpu; an unavailable CUDA request is a clear error."""
-    import torch
-
-    from bench.errors import BenchError
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise BenchError(f"unknown device {name!r}", "use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise BenchError(f"device {name!r} requested but CUDA is not available", "use --device cpu")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise BenchError(f"device {name!r} does not exist ({torch.cuda.device_count()} GPUs)", "use --device cuda:0")
-    return device
-
-
 def print_registries() -> None:
     import baselines  # noqa: F401  (registers the models)
     import bench.suites  # noqa: F401  (registers the suites)

@@ -12,6 +12,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from bench.data.dataset import MultimodalDataset
+from bench.devices import device_of
 from bench.errors import BenchError
 from bench.interface import ModelConfig
 from classifiers.nets import DigitClassifier
@@ -79,7 +80,7 @@ def classifier_accuracy(
     clfs: dict[str, nn.Module], test: MultimodalDataset, *, batch_size: int = 1024
 ) -> dict[str, float]:
     """acc_m = mean_i 1[argmax clf_m(x_m^(i)) = y_i] over the whole test set, in eval mode."""
-    device = next(iter(clfs.values())).parameters().__next__().device
+    device = device_of(clfs.values())
     correct = {m: 0 for m in clfs}
     for clf in clfs.values():
         clf.eval()

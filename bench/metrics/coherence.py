@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from bench.data.dataset import MultimodalDataset, quantize
+from bench.devices import device_of
 from bench.interface import MultimodalModel
 from bench.metrics.subsets import all_subsets, subset_names
 
@@ -140,7 +141,7 @@ def evaluate_coherence(
     n_joint = len(test) if n_joint is None else n_joint
     if n_joint < 1:
         raise ValueError(f"n_joint must be positive, got {n_joint}")
-    device = _default_device(classifiers) if device is None else torch.device(device)
+    device = device_of(classifiers.values()) if device is None else torch.device(device)
     for clf in classifiers.values():
         clf.eval()
 
@@ -189,7 +190,3 @@ def _chunks(total: int, size: int) -> Iterator[int]:
     for start in range(0, total, size):
         yield min(size, total - start)
 
-
-def _default_device(classifiers: Mapping[str, nn.Module]) -> torch.device:
-    """Device of the first parameter of the first classifier that has one; CPU if none has any."""
-    return next((p.device for clf in classifiers.values() for p in clf.parameters()), torch.device("cpu"))
