@@ -26,9 +26,10 @@ from baselines.nets import NETS
 from baselines.posteriors import gaussian_kl, laplace_nll
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
-from bench.interface import DataSpec, ModelConfig, TrainRecord
+from bench.interface import DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_training_data
 from bench.metrics.subsets import all_subsets
 from bench.registry import MODELS
+from bench.seeding import reinitialize
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,9 @@ class MoPoEConfig(ModelConfig):
 
     Scale deviations, to fit a 2-core CPU: ``quick`` and ``default`` shrink D and the epochs, use batch 64 (4x the
     optimiser steps per epoch for about 1.2x the time), and lr 1e-3 (the MVTCAE/MLD value for these networks).
-    ``default`` takes about 7.5-8 s per epoch on the 4,000 embedded tuples (2 cores), so about 3.3 min; at that
-    budget the model reconstructs backgrounds but not yet digits (coherence near chance, measured to 60 epochs).
+    ``default`` takes about 8-9 s per epoch on the 4,000 embedded tuples (2 cores), so 12 epochs take about 1.7 min,
+    leaving the 10-minute default budget room for MLD. At this budget (and at 25 or 60 epochs, measured) the model
+    reconstructs backgrounds but not yet digits: its coherence is at chance.
     """
 
     latent_dim: int = 512  # D
@@ -52,7 +54,7 @@ class MoPoEConfig(ModelConfig):
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "quick": {"latent_dim": 16, "epochs": 2, "batch_size": 64, "lr": 1e-3},
-        "default": {"latent_dim": 64, "epochs": 25, "batch_size": 64, "lr": 1e-3},
+        "default": {"latent_dim": 64, "epochs": 12, "batch_size": 64, "lr": 1e-3},
         "paper": {},
     }
 
@@ -143,34 +145,23 @@ class MoPoE(nn.Module):
         total = rec + self.cfg.beta * kl
         return total, {"rec": rec.detach(), "kl": kl.detach()}
 
-    def reset_parameters(self, seed: int) -> None:
-        """Re-draw every layer's default init from ``seed`` on the CPU (same weights on any device), without
-        touching the global RNG state."""
-        device = self.device
-        self.to("cpu")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            for module in self.modules():
-                if module is not self and hasattr(module, "reset_parameters"):
-                    module.reset_parameters()
-        self.to(device)
-
     def fit(
-        self, train: MultimodalDataset, *, seed: int, device: torch.device | str = "cpu", progress: bool = False
+        self,
+        train: MultimodalDataset,
+        *,
+        seed: int,
+        device: torch.device | str = "cpu",
+        progress: bool = False,
+        cache: StageCache | None = None,
     ) -> TrainRecord:
         """Adam on L for ``cfg.epochs`` epochs from a seeded init. Shuffling uses a CPU generator and the
         reparameterisation noise a generator on ``device``, both seeded with ``seed``, so two fits with one seed
-        on one device give identical weights. Leaves the model on ``device`` in eval mode."""
+        on one device give identical weights. Leaves the model on ``device`` in eval mode. MoPoE has no reusable
+        stage, so ``cache`` is not used."""
         cfg = self.cfg
-        if tuple(train.modalities) != self.modalities:
-            raise BenchError(
-                f"mopoe was built for modalities {self.modalities}, the training data has {tuple(train.modalities)}",
-                "build the model from the training set's DataSpec",
-            )
-        if len(train) == 0:
-            raise BenchError("mopoe: the training set is empty", "check the data split")
+        check_training_data("mopoe", self.modalities, train)
         device = torch.device(device)
-        self.reset_parameters(seed)
+        reinitialize(self, seed)
         self.to(device).train()
         shuffle_generator = torch.Generator().manual_seed(seed)
         noise_generator = torch.Generator(device=device).manual_seed(seed)
@@ -210,21 +201,8 @@ class MoPoE(nn.Module):
         """Row b: z ~ q_{S_b} = PoE(experts with ``observed[b]``, plus N(0, I) iff all are observed), then decode
         every modality. ``observed``: bool (B, M); noise randn (B, D) from ``generator``.
         Returns dict[m, float32 (B, C, H, W)] clamped to [0, 1]. A row with nothing observed is a ValueError."""
-        device = self.device
-        observed = torch.as_tensor(observed, device=device).bool()
-        n = len(self.modalities)
-        if observed.ndim != 2 or observed.shape[1] != n:
-            raise ValueError(
-                f"observed must be bool (B, {n}) over {self.modalities}, got shape {tuple(observed.shape)}"
-            )
-        empty = ~observed.any(dim=1)
-        if bool(empty.any()):
-            rows = empty.nonzero().flatten()[:5].tolist()
-            raise ValueError(f"generate: rows {rows}... observe no modality; every row needs at least one")
+        observed = check_observed(self.modalities, x, observed, self.device)
         active = observed.any(dim=0).tolist()
-        for m, use in zip(self.modalities, active):
-            if use and (m not in x or x[m].shape[0] != observed.shape[0]):
-                raise ValueError(f"generate: x[{m!r}] must be (B={observed.shape[0]}, C, H, W) since it is observed")
         mu, logvar = self.encode(x, active=active)  # (B, M, D)
         q_mu, q_logvar = poe(mu, logvar, observed, prior_expert=observed.all(dim=1))
         z = reparameterize(q_mu, q_logvar, generator)

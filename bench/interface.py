@@ -7,7 +7,7 @@ Conditioning is a per-sample boolean mask over modalities, ``observed: bool (B, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, ClassVar, Mapping, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -35,6 +35,12 @@ class TrainRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+StageCache = Callable[[str, tuple, Callable[[], tuple[Any, dict]]], tuple[Any, dict]]
+"""``cache(stage, key_parts, compute) -> (payload, record)``: what the harness hands to ``fit`` so that a model can
+store an intermediate stage of its own (e.g. MLD's autoencoders) under a key of ``key_parts`` plus the data's key,
+reusing it across models and runs. ``compute()`` runs on a miss; payloads hold tensors only (weights-only loads)."""
+
+
 @runtime_checkable
 class MultimodalModel(Protocol):
     """A generative model over M modalities. Outputs are float32 images in [0, 1] (decoder means, clamped)."""
@@ -42,8 +48,17 @@ class MultimodalModel(Protocol):
     modalities: tuple[str, ...]
     cfg: "ModelConfig"  # the typed config the model was built with (hashed into its cache key)
 
-    def fit(self, train: MultimodalDataset, *, seed: int, device: torch.device, progress: bool) -> TrainRecord:
-        """Train on ``train`` with the model's own config; deterministic given ``seed`` on a given device."""
+    def fit(
+        self,
+        train: MultimodalDataset,
+        *,
+        seed: int,
+        device: torch.device,
+        progress: bool,
+        cache: StageCache | None = None,
+    ) -> TrainRecord:
+        """Train on ``train`` with the model's own config; deterministic given ``seed`` on a given device.
+        A model with reusable stages stores them through ``cache`` when one is given."""
         ...
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
@@ -69,6 +84,34 @@ class MultimodalModel(Protocol):
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: Mapping[str, Any]) -> Any: ...
+
+
+def check_training_data(name: str, modalities: tuple[str, ...], train: MultimodalDataset) -> None:
+    """A clear error unless ``train`` is non-empty and has exactly the model's modalities, in order."""
+    if tuple(train.modalities) != tuple(modalities):
+        raise BenchError(
+            f"{name} was built for modalities {tuple(modalities)}, the training data has {tuple(train.modalities)}",
+            "build the model from the training set's DataSpec",
+        )
+    if len(train) == 0:
+        raise BenchError(f"{name}: the training set is empty", "check the data split")
+
+
+def check_observed(modalities: tuple[str, ...], x: Mapping[str, Tensor], observed: Tensor, device) -> Tensor:
+    """Validate a ``generate`` call and return ``observed`` as bool (B, M) on ``device``: one column per modality,
+    at least one given modality per row, and an (B, ...) input for every modality some row observes."""
+    observed = torch.as_tensor(observed, device=device).bool()
+    n = len(modalities)
+    if observed.ndim != 2 or observed.shape[1] != n:
+        raise ValueError(f"observed must be bool (B, {n}) over {modalities}, got shape {tuple(observed.shape)}")
+    empty = ~observed.any(dim=1)
+    if bool(empty.any()):
+        rows = empty.nonzero().flatten()[:5].tolist()
+        raise ValueError(f"generate: rows {rows}... observe no modality; every row needs at least one")
+    for m, used in zip(modalities, observed.any(dim=0).tolist()):
+        if used and (m not in x or x[m].shape[0] != observed.shape[0]):
+            raise ValueError(f"generate: x[{m!r}] must be (B={observed.shape[0]}, C, H, W) since it is observed")
+    return observed
 
 
 SCALES = ("quick", "default", "paper")

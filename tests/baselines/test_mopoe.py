@@ -16,6 +16,7 @@ from bench.errors import BenchError
 from bench.interface import DataSpec, build_model
 from bench.metrics.subsets import all_subsets
 from bench.registry import MODELS
+from bench.seeding import reinitialize
 
 MODALITIES = ("m0", "m1", "m2")
 SPEC = DataSpec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
@@ -140,7 +141,7 @@ class TestObjective:
     def test_loss_matches_loop_reference(self, batch):
         cfg = MoPoEConfig(latent_dim=6, beta=1.7, rec_weights=(1.0, 2.0, 0.5))
         model = MoPoE(SPEC, cfg).double()
-        model.reset_parameters(0)
+        reinitialize(model, 0)
         x = {m: v.double() for m, v in as_float(structured_dataset(n=batch)).items()}
         got, parts = model.loss(x, generator=torch.Generator().manual_seed(3))
         eps = torch.randn(batch, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
