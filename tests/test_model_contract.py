@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import baselines  # noqa: F401  (registers the models)
+import mld  # noqa: F401  (registers the MLD models)
 from bench.interface import DataSpec, MultimodalModel, build_model
 from bench.registry import MODELS
 

@@ -1,0 +1,112 @@
+"""MLD stage 1: one deterministic autoencoder per modality, trained independently (mld_spec.md section 1.1).
+
+Loss per batch: L = (1/B) sum_{b, pixels} |x - dec(enc(x))| / s, the Laplace negative log-likelihood with fixed
+scale s = 0.75 up to a constant; no KL, no latent regularisation. Adam, no schedule.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from bench.data.dataset import MultimodalDataset
+from bench.errors import BenchError
+from bench.interface import DataSpec
+from bench.seeding import reinitialize
+from bench.store import stable_hash
+from mld.nets import AE_NETS
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    """Defaults are the PolyMNIST reference (``mmnist_ae.py``): D = 160, hidden = D, Adam 1e-3, batch 128, 300 epochs."""
+
+    latent_dim: int = 160
+    hidden_dim: int | None = None  # the encoder's hidden Linear; None = latent_dim, as in the reference
+    lr: float = 1e-3
+    batch_size: int = 128
+    epochs: int = 300
+    laplace_scale: float = 0.75
+
+
+class Autoencoder(nn.Module):
+    def __init__(self, encoder: nn.Module, decoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.decoder(self.encoder(x))
+
+
+def build_autoencoders(spec: DataSpec, cfg: AutoencoderConfig) -> nn.ModuleDict:
+    """One untrained autoencoder per modality of ``spec``, keyed by modality name."""
+    make = AE_NETS.get(spec.name)
+    hidden = cfg.hidden_dim or cfg.latent_dim
+    return nn.ModuleDict({m: Autoencoder(*make(tuple(spec.shapes[m]), cfg.latent_dim, hidden)) for m in spec.modalities})
+
+
+def modality_seed(seed: int, modality: str) -> int:
+    """A per-modality seed derived from the run seed, so each autoencoder's init and shuffling are independent."""
+    return int(stable_hash("autoencoder", seed, modality), 16)
+
+
+def train_autoencoder(
+    ae: Autoencoder,
+    images: Tensor,
+    cfg: AutoencoderConfig,
+    *,
+    seed: int,
+    device: torch.device,
+    progress: bool = False,
+    name: str = "ae",
+) -> list[float]:
+    """Fit one autoencoder on ``images: uint8 (N, C, H, W)`` from a seeded init; returns the mean loss per epoch."""
+    data = MultimodalDataset({name: images}, torch.zeros(images.shape[0], dtype=torch.long))
+    reinitialize(ae, seed)
+    ae.to(device).train()
+    optimizer = torch.optim.Adam(ae.parameters(), lr=cfg.lr)
+    shuffle = torch.Generator().manual_seed(seed)
+    losses = []
+    bar = tqdm(range(cfg.epochs), desc=f"autoencoder {name}", disable=not progress, leave=False)
+    for epoch in bar:
+        total = 0.0
+        for x, _ in data.batches(cfg.batch_size, shuffle=True, generator=shuffle, device=device):
+            x = x[name]
+            loss = (ae(x) - x).abs().sum() / (cfg.laplace_scale * x.shape[0])
+            value = loss.item()
+            if not math.isfinite(value):
+                raise BenchError(f"autoencoder {name} epoch {epoch}: loss is NaN", "lower the autoencoder lr")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += value * x.shape[0]
+        losses.append(total / len(data))
+        bar.set_postfix(loss=f"{losses[-1]:.1f}")
+    ae.eval()
+    return losses
+
+
+def train_autoencoders(
+    autoencoders: nn.ModuleDict,
+    train: MultimodalDataset,
+    cfg: AutoencoderConfig,
+    *,
+    seed: int,
+    device: torch.device,
+    progress: bool = False,
+) -> dict:
+    """Fit every modality's autoencoder in turn (independently); returns the record {losses, seconds} per modality."""
+    record: dict = {"losses": {}, "seconds": {}}
+    for m, ae in autoencoders.items():
+        start = time.perf_counter()
+        record["losses"][m] = train_autoencoder(
+            ae, train.images[m], cfg, seed=modality_seed(seed, m), device=device, progress=progress, name=m
+        )
+        record["seconds"][m] = time.perf_counter() - start
+    return record

@@ -1,0 +1,53 @@
+"""Per-dataset deterministic autoencoder networks of MLD stage 1 (mld_spec.md section 1).
+
+``AE_NETS.get(spec.name)(shape, latent_dim, hidden_dim) -> (encoder, decoder)``: the encoder maps
+(B, C, H, W) to (B, D), the decoder maps (B, D) to the Laplace location (B, C, H, W).
+
+PolyMNIST (``EncoderImg`` / ``DecoderImg`` of the reference, D = 160 and hidden = D there):
+    encoder: Conv(3->32, k3 s2 p1), ReLU, Conv(32->64, k3 s2 p1), ReLU, Conv(64->128, k3 s2 p1), ReLU: 28 -> 4;
+             Flatten(2048), Linear(2048, hidden), ReLU, Linear(hidden, D)
+    decoder: Linear(D, 2048), ReLU, view (128, 4, 4), ConvT(128->64, k3 s2 p1), ReLU,
+             ConvT(64->32, k3 s2 p1 op1), ReLU, ConvT(32->3, k3 s2 p1 op1): 4 -> 7 -> 14 -> 28; no sigmoid.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from bench.errors import BenchError
+from bench.registry import Registry
+
+AE_NETS: Registry = Registry("autoencoder network")
+
+
+@AE_NETS.register("polymnist")
+def polymnist(shape: tuple[int, ...], latent_dim: int, hidden_dim: int) -> tuple[nn.Module, nn.Module]:
+    if len(shape) != 3 or tuple(shape[1:]) != (28, 28):
+        raise BenchError(
+            f"the polymnist autoencoder takes (C, 28, 28) images, got {tuple(shape)}",
+            "resize the images to 28x28 or register an autoencoder for this shape in mld/nets.py",
+        )
+    channels = shape[0]
+    encoder = nn.Sequential(
+        nn.Conv2d(channels, 32, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(64, 128, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(128 * 4 * 4, hidden_dim),
+        nn.ReLU(),
+        nn.Linear(hidden_dim, latent_dim),
+    )
+    decoder = nn.Sequential(
+        nn.Linear(latent_dim, 128 * 4 * 4),
+        nn.ReLU(),
+        nn.Unflatten(1, (128, 4, 4)),
+        nn.ConvTranspose2d(128, 64, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(32, channels, 3, stride=2, padding=1, output_padding=1),
+    )
+    return encoder, decoder
