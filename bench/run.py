@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 EPILOG = """examples:
-  python -m bench.run --suite polymnist                      # embedded default data, every model
+  python -m bench.run --suite polymnist                      # embedded default data: MLD and MoPoE
   python -m bench.run --suite polymnist --scale quick        # a one-minute smoke run
+  python -m bench.run --suite polymnist --models mld,mld_in,mld_uni,mopoe   # with the MLD ablations
   python -m bench.run --suite polymnist --models mopoe --seeds 0,1,2 --device cuda
   python -m bench.run --suite polymnist --data-root ~/data   # MMNIST/*.pt, PNG folders or MNIST/raw
   python -m bench.run --list                                 # registered suites and models
@@ -74,7 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="quick: a smoke test in under a minute; default: the embedded data on 2 CPU cores within "
         "10 minutes; paper: the published sizes (needs a GPU). Default: %(default)s",
     )
-    what.add_argument("--models", help="comma-separated model names (default: every model of the suite)")
+    what.add_argument(
+        "--models",
+        help="comma-separated model names (default: the scale's list; polymnist quick and default: mld,mopoe, "
+        "paper: every model of the suite)",
+    )
     what.add_argument("--seeds", help="comma-separated training seeds, e.g. 0,1,2 (default: the scale's seeds)")
     what.add_argument("--list", action="store_true", help="print the registered suites and models, then exit")
     where = parser.add_argument_group("where")
@@ -90,8 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def print_registries() -> None:
-    import baselines  # noqa: F401  (registers the models)
+    import baselines  # noqa: F401  (registers the VAEs)
     import bench.suites  # noqa: F401  (registers the suites)
+    import mld  # noqa: F401  (registers the MLD models)
     from bench.registry import MODELS, SUITES
 
     print("suites:", ", ".join(SUITES.names()))

@@ -22,6 +22,7 @@ class SuiteScale:
     eval_batch_size: int = 64  # test tuples per generate call; rows per call = this x (2^M - 1)
     n_joint: int | None = None  # prior samples for joint coherence; None = as many as test tuples
     grid_rows: int = 8  # samples per row block in the picture of each model
+    models: tuple[str, ...] | None = None  # the models run when --models is not given; None = the suite's list
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,17 @@ class PolyMNISTSuite:
     name: str = "polymnist"
     n_modalities: int = 5
     data_seed: int = 0
-    models: tuple[str, ...] = ("mopoe",)
+    models: tuple[str, ...] = ("mld", "mld_in", "mld_uni", "mopoe")
     scales: dict[str, SuiteScale] = field(
         default_factory=lambda: {
-            "quick": SuiteScale(n_train=1000, n_test=300, classifier=ClassifierConfig.preset("quick")),
-            "default": SuiteScale(n_train=None, n_test=None, classifier=ClassifierConfig.preset("default")),
+            # the quick and default budgets (1 and 10 minutes on 2 cores) fit MLD and MoPoE; add the ablations
+            # with --models mld,mld_in,mld_uni,mopoe
+            "quick": SuiteScale(
+                n_train=1000, n_test=300, classifier=ClassifierConfig.preset("quick"), models=("mld", "mopoe")
+            ),
+            "default": SuiteScale(
+                n_train=None, n_test=None, classifier=ClassifierConfig.preset("default"), models=("mld", "mopoe")
+            ),
             "paper": SuiteScale(
                 n_train=None,
                 n_test=None,

@@ -21,7 +21,7 @@ def test_quick_run_writes_tables_records_and_samples(quick_run):
     assert code == 0
     root = out / "polymnist"
     csv = pd.read_csv(root / "coherence.csv")
-    assert set(csv.model) == {"mopoe"}
+    assert set(csv.model) == {"mld", "mopoe"}  # the quick scale's model list
     assert set(csv.metric) == {"joint", "k1", "k2", "k3", "k4"}
     assert ((csv["mean"] >= 0) & (csv["mean"] <= 1)).all()
     assert "| mopoe" in (root / "coherence.md").read_text()
@@ -29,9 +29,12 @@ def test_quick_run_writes_tables_records_and_samples(quick_run):
     record = json.loads((root / "runs" / "quick" / "mopoe-seed0.json").read_text())
     assert record["model"] == "mopoe" and record["seed"] == 0
     assert {"commit", "torch", "device"} <= set(record["provenance"])
-    assert record["metrics"]["k1"] == pytest.approx(csv[(csv.metric == "k1")]["mean"].item())
+    assert record["metrics"]["k1"] == pytest.approx(csv[(csv.metric == "k1") & (csv.model == "mopoe")]["mean"].item())
     assert len(record["classifiers"]["test_accuracy"]) == 5
     assert (root / "samples" / "mopoe-quick-seed0.png").stat().st_size > 0
+    mld_record = json.loads((root / "runs" / "quick" / "mld-seed0.json").read_text())
+    assert mld_record["network_calls_per_sample"] == 10
+    assert set(mld_record["model_record"]["train"]["extra"]["seconds"]) == {"autoencoders", "score"}
 
 
 def test_rerun_reuses_cached_stages(quick_run, capsys):
@@ -42,6 +45,16 @@ def test_rerun_reuses_cached_stages(quick_run, capsys):
     assert sorted((out / "cache" / "models").glob("*.pt")) == weights
     assert [p.stat().st_mtime_ns for p in weights] == mtimes
     assert "mopoe" in capsys.readouterr().out
+
+
+def test_mld_variants_share_one_autoencoder_stage(quick_run):
+    _, out = quick_run
+    argv = ["--suite", "polymnist", "--scale", "quick", "--models", "mld_uni", "--out", str(out), "--no-progress"]
+    assert main([*argv, "--device", "cpu"]) == 0
+    assert len(list((out / "cache" / "autoencoders").glob("*.pt"))) == 1
+    record = json.loads((out / "polymnist" / "runs" / "quick" / "mld_uni-seed0.json").read_text())
+    mld_record = json.loads((out / "polymnist" / "runs" / "quick" / "mld-seed0.json").read_text())
+    assert record["model_record"]["train"]["extra"]["autoencoders"] == mld_record["model_record"]["train"]["extra"]["autoencoders"]
 
 
 @pytest.mark.parametrize(
@@ -62,7 +75,7 @@ def test_bad_input_is_one_clear_error(argv, expected, tmp_path, capsys):
 def test_list_prints_registries(capsys):
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
-    assert "polymnist" in out and "mopoe" in out
+    assert "polymnist" in out and "mopoe" in out and "mld_uni" in out
 
 
 def test_data_root_with_published_tensors(tmp_path, capsys):
@@ -82,7 +95,7 @@ def test_data_root_with_published_tensors(tmp_path, capsys):
         for m, images in ds.images.items():
             torch.save(images, folder / f"{m}.pt")
         torch.save(ds.labels, folder / "labels.pt")
-    argv = ["--suite", "polymnist", "--scale", "quick", "--data-root", str(tmp_path / "data"),
+    argv = ["--suite", "polymnist", "--scale", "quick", "--models", "mopoe", "--data-root", str(tmp_path / "data"),
             "--out", str(tmp_path / "out"), "--no-progress", "--device", "cpu"]
     assert main(argv) == 0
     record = json.loads((tmp_path / "out" / "polymnist" / "runs" / "quick" / "mopoe-seed0.json").read_text())
