@@ -12,28 +12,22 @@ Laplace with location dec_d(z) and fixed scale 0.75. Conditioning on S samples z
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import torch
-from torch import Tensor, nn
-from tqdm.auto import tqdm
+from torch import Tensor
 
 from baselines.fusion import poe, reparameterize
-from baselines.nets import NETS
-from baselines.posteriors import gaussian_kl, laplace_nll
-from bench.data.dataset import MultimodalDataset
-from bench.errors import BenchError
-from bench.interface import DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_training_data
+from baselines.posteriors import gaussian_kl
+from baselines.vae import MultimodalVAE, VAEConfig
+from bench.interface import DataSpec
 from bench.metrics.subsets import all_subsets
 from bench.registry import MODELS
-from bench.seeding import reinitialize
 
 
 @dataclass(frozen=True)
-class MoPoEConfig(ModelConfig):
+class MoPoEConfig(VAEConfig):
     """Field defaults are the PolyMNIST paper values (MoPoE ``job_polymnist``; protocols.md 6.3 and 6.7).
 
     Scale deviations, to fit a 2-core CPU: ``quick`` and ``default`` shrink D and the epochs, use batch 64 (4x the
@@ -43,14 +37,7 @@ class MoPoEConfig(ModelConfig):
     reconstructs backgrounds but not yet digits: its coherence is at chance.
     """
 
-    latent_dim: int = 512  # D
-    beta: float = 2.5  # weight of the mixture KL
-    lr: float = 5e-4
-    adam_betas: tuple[float, float] = (0.9, 0.999)
-    batch_size: int = 256
-    epochs: int = 300
-    laplace_scale: float = 0.75  # fixed scale of every Laplace likelihood
-    rec_weights: tuple[float, ...] | None = None  # w_d in the order of spec.modalities; None = 1 for each
+    lr: float = 5e-4  # MoPoE's own value (MVTCAE and MLD use 1e-3)
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "quick": {"latent_dim": 16, "epochs": 2, "batch_size": 64, "lr": 1e-3},
@@ -70,53 +57,15 @@ def subset_assignment(batch_size: int, n_subsets: int, *, device: torch.device |
 
 
 @MODELS.register("mopoe")
-class MoPoE(nn.Module):
+class MoPoE(MultimodalVAE):
     """One encoder q_m = N(mu_m, sigma_m^2) and one Laplace decoder per modality; networks from ``NETS[spec.name]``."""
 
     Config: ClassVar[type[MoPoEConfig]] = MoPoEConfig
+    name: ClassVar[str] = "mopoe"
 
     def __init__(self, spec: DataSpec, cfg: MoPoEConfig) -> None:
-        super().__init__()
-        self.spec = spec
-        self.cfg = cfg
-        self.modalities = tuple(spec.modalities)
-        n = len(self.modalities)
-        weights = cfg.rec_weights if cfg.rec_weights is not None else (1.0,) * n
-        if len(weights) != n:
-            raise BenchError(
-                f"mopoe: rec_weights has {len(weights)} entries for {n} modalities",
-                f"give one weight per modality ({', '.join(self.modalities)}) or leave rec_weights unset",
-            )
-        self.rec_weights = tuple(float(w) for w in weights)
-        make = NETS.get(spec.name)
-        pairs = [make(tuple(spec.shapes[m]), cfg.latent_dim) for m in self.modalities]
-        self.encoders = nn.ModuleList(encoder for encoder, _ in pairs)
-        self.decoders = nn.ModuleList(decoder for _, decoder in pairs)
-        self.register_buffer("subsets", all_subsets(n), persistent=False)  # (K, M)
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
-    def encode(self, x: dict[str, Tensor], active: Sequence[bool] | None = None) -> tuple[Tensor, Tensor]:
-        """Expert parameters (mu, logvar), each (B, M, D). Modalities with ``active[i]`` False are not encoded
-        (zeros stand in; a mask must exclude them)."""
-        param = next(self.parameters())
-        active = [True] * len(self.modalities) if active is None else active
-        batch = next(x[m].shape[0] for m, a in zip(self.modalities, active) if a)
-        mus, logvars = [], []
-        for m, encoder, use in zip(self.modalities, self.encoders, active):
-            if use:
-                mu, logvar = encoder(x[m].to(device=param.device, dtype=param.dtype))
-            else:
-                mu = logvar = param.new_zeros(batch, self.cfg.latent_dim)
-            mus.append(mu)
-            logvars.append(logvar)
-        return torch.stack(mus, dim=1), torch.stack(logvars, dim=1)
-
-    def decode(self, z: Tensor) -> dict[str, Tensor]:
-        """Laplace locations dict[m, (B, C, H, W)] from z (B, D); unbounded."""
-        return {m: decoder(z) for m, decoder in zip(self.modalities, self.decoders)}
+        super().__init__(spec, cfg)
+        self.register_buffer("subsets", all_subsets(len(self.modalities)), persistent=False)  # (K, M)
 
     def loss(
         self, x: dict[str, Tensor], *, generator: torch.Generator | None = None
@@ -137,83 +86,10 @@ class MoPoE(nn.Module):
         which = subset_assignment(batch, n_subsets, device=mu.device)
         rows = torch.arange(batch, device=mu.device)
         z = reparameterize(mu_s[which, rows], logvar_s[which, rows], generator)
-        loc = self.decode(z)
-        rec = sum(
-            w * laplace_nll(x[m].to(z.device), loc[m], self.cfg.laplace_scale).mean()
-            for m, w in zip(self.modalities, self.rec_weights)
-        )
+        rec = self.reconstruction(x, self.decode(z))
         total = rec + self.cfg.beta * kl
         return total, {"rec": rec.detach(), "kl": kl.detach()}
 
-    def fit(
-        self,
-        train: MultimodalDataset,
-        *,
-        seed: int,
-        device: torch.device | str = "cpu",
-        progress: bool = False,
-        cache: StageCache | None = None,
-    ) -> TrainRecord:
-        """Adam on L for ``cfg.epochs`` epochs from a seeded init. Shuffling uses a CPU generator and the
-        reparameterisation noise a generator on ``device``, both seeded with ``seed``, so two fits with one seed
-        on one device give identical weights. Leaves the model on ``device`` in eval mode. MoPoE has no reusable
-        stage, so ``cache`` is not used."""
-        cfg = self.cfg
-        check_training_data("mopoe", self.modalities, train)
-        device = torch.device(device)
-        reinitialize(self, seed)
-        self.to(device).train()
-        shuffle_generator = torch.Generator().manual_seed(seed)
-        noise_generator = torch.Generator(device=device).manual_seed(seed)
-        optimizer = torch.optim.Adam(self.parameters(), lr=cfg.lr, betas=cfg.adam_betas)
-        record = TrainRecord(extra={"rec": [], "kl": []})
-        start = time.perf_counter()
-        bar = tqdm(range(cfg.epochs), desc="mopoe", disable=not progress, leave=False)
-        for epoch in bar:
-            sums, count = {"loss": 0.0, "rec": 0.0, "kl": 0.0}, 0
-            for x, _ in train.batches(cfg.batch_size, shuffle=True, generator=shuffle_generator, device=device):
-                loss, parts = self.loss(x, generator=noise_generator)
-                value = loss.item()
-                if not math.isfinite(value):
-                    problem = f"mopoe seed {seed} epoch {epoch} step {record.steps}: loss is NaN"
-                    raise BenchError(problem, "lower lr or check the data")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                record.steps += 1
-                batch = next(iter(x.values())).shape[0]
-                count += batch
-                sums["loss"] += value * batch
-                sums["rec"] += parts["rec"].item() * batch
-                sums["kl"] += parts["kl"].item() * batch
-            record.losses.append(sums["loss"] / count)
-            record.extra["rec"].append(sums["rec"] / count)
-            record.extra["kl"].append(sums["kl"] / count)
-            bar.set_postfix(loss=f"{record.losses[-1]:.1f}")
-        record.seconds = time.perf_counter() - start
-        self.eval()
-        return record
-
-    @torch.no_grad()
-    def generate(
-        self, x: dict[str, Tensor], observed: Tensor, *, generator: torch.Generator | None = None
-    ) -> dict[str, Tensor]:
-        """Row b: z ~ q_{S_b} = PoE(experts with ``observed[b]``, plus N(0, I) iff all are observed), then decode
-        every modality. ``observed``: bool (B, M); noise randn (B, D) from ``generator``.
-        Returns dict[m, float32 (B, C, H, W)] clamped to [0, 1]. A row with nothing observed is a ValueError."""
-        observed = check_observed(self.modalities, x, observed, self.device)
-        active = observed.any(dim=0).tolist()
-        mu, logvar = self.encode(x, active=active)  # (B, M, D)
-        q_mu, q_logvar = poe(mu, logvar, observed, prior_expert=observed.all(dim=1))
-        z = reparameterize(q_mu, q_logvar, generator)
-        return self._to_images(self.decode(z))
-
-    @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
-        """z ~ N(0, I) (n, D) from ``generator``, decoded: dict[m, float32 (n, C, H, W)] clamped to [0, 1]."""
-        zeros = next(self.parameters()).new_zeros(n, self.cfg.latent_dim)
-        return self._to_images(self.decode(reparameterize(zeros, zeros, generator)))
-
-    @staticmethod
-    def _to_images(loc: dict[str, Tensor]) -> dict[str, Tensor]:
-        return {m: v.float().clamp(0.0, 1.0) for m, v in loc.items()}
+    def posterior(self, mu: Tensor, logvar: Tensor, observed: Tensor) -> tuple[Tensor, Tensor]:
+        """q_S = PoE(experts in S, plus N(0, I) iff S is the full set)."""
+        return poe(mu, logvar, observed, prior_expert=observed.all(dim=1))

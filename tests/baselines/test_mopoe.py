@@ -8,7 +8,7 @@ import torch
 from torch.distributions import Laplace, Normal, kl_divergence
 
 import baselines  # noqa: F401  (registers the models)
-from baselines import mopoe as mopoe_module
+from baselines import vae as vae_module
 from baselines.mopoe import MoPoE, MoPoEConfig, subset_assignment
 from baselines.nets import NETS
 from bench.data.dataset import MultimodalDataset
@@ -213,7 +213,7 @@ class TestGenerate:
     def test_batched_equals_per_subset_calls(self, trained, monkeypatch):
         """With the noise removed (z = posterior mean), one mixed batch equals one call per subset."""
         model, _ = trained
-        monkeypatch.setattr(mopoe_module, "reparameterize", lambda mu, logvar, generator=None: mu)
+        monkeypatch.setattr(vae_module, "reparameterize", lambda mu, logvar, generator=None: mu)
         observed = every_subset_rows(seed=1)
         x = {m: v[: len(observed)] for m, v in as_float(structured_dataset()).items()}
         out = model.generate(x, observed)
