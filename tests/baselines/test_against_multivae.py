@@ -1,0 +1,152 @@
+"""Differential tests against MultiVae (``multivae==1.0.3``, the ``multivae`` test extra): the same networks (shared
+module objects, so identical weights), the same inputs and the same noise (both draw from the global RNG in the same
+order) must give the same loss and the same subset posteriors.
+
+Where the definitions differ, the test pins the difference:
+- MoPoE with fewer rows than subsets (B < K): MultiVae's chunks of floor(B/K) = 0 rows send every row to the full
+  set; ours hand rows to subsets 0..B-1 one each (``subset_assignment``), so every row still trains some subset.
+- MultiVae's PoE adds 1e-8 to every variance; ours is exact (log space), a 1e-8 relative difference.
+"""
+
+import pytest
+import torch
+
+mv = pytest.importorskip("multivae.models", reason="MultiVae is not installed: pip install -e '.[multivae]'")
+from multivae.data.datasets.base import MultimodalBaseDataset  # noqa: E402
+from pythae.models.base.base_utils import ModelOutput  # noqa: E402
+from pythae.models.nn import BaseDecoder, BaseEncoder  # noqa: E402
+
+import baselines  # noqa: E402,F401  (registers the models)
+from bench.interface import DataSpec  # noqa: E402
+from bench.metrics.subsets import all_subsets  # noqa: E402
+from bench.registry import MODELS  # noqa: E402
+from bench.seeding import reinitialize  # noqa: E402
+
+MODALITIES = ("m0", "m1", "m2")
+SPEC = DataSpec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
+LATENT = 6
+
+
+class Encoder(BaseEncoder):
+    """MultiVae's encoder interface around one of our encoders (the same module, so the same weights)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        mu, logvar = self.net(x)
+        return ModelOutput(embedding=mu, log_covariance=logvar)
+
+
+class Decoder(BaseDecoder):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, z):
+        return ModelOutput(reconstruction=self.net(z))
+
+
+def pair(name: str, **their_options):
+    """(ours, theirs) in float64 sharing networks; Laplace(0.75) likelihoods, beta 2.5."""
+    ours = MODELS.get(name)(SPEC, MODELS.get(name).Config(latent_dim=LATENT)).double()
+    reinitialize(ours, 0)
+    cls = {"mopoe": mv.MoPoE, "mvae": mv.MVAE, "mvtcae": mv.MVTCAE}[name]
+    config_cls = {"mopoe": mv.MoPoEConfig, "mvae": mv.MVAEConfig,
+                  "mvtcae": mv.MVTCAEConfig}[name]
+    cfg = config_cls(
+        n_modalities=len(MODALITIES),
+        latent_dim=LATENT,
+        input_dims=dict(SPEC.shapes),
+        decoders_dist={m: "laplace" for m in MODALITIES},
+        decoder_dist_params={m: {"scale": 0.75} for m in MODALITIES},
+        beta=2.5,
+        **their_options,
+    )
+    theirs = cls(
+        cfg,
+        encoders={m: Encoder(e) for m, e in zip(MODALITIES, ours.encoders)},
+        decoders={m: Decoder(d) for m, d in zip(MODALITIES, ours.decoders)},
+    ).double()
+    return ours, theirs
+
+
+def batch(n: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {m: torch.rand(n, 3, 28, 28, generator=g, dtype=torch.float64) for m in MODALITIES}
+
+
+def losses(ours, theirs, x, seed=5):
+    torch.manual_seed(seed)
+    a, _ = ours.loss(x)
+    torch.manual_seed(seed)
+    b = theirs(MultimodalBaseDataset(data=x, labels=torch.zeros(len(x["m0"])))).loss
+    return a, b
+
+
+@pytest.mark.parametrize("n", [7, 16])
+def test_mopoe_loss_matches(n):
+    ours, theirs = pair("mopoe")
+    a, b = losses(ours, theirs, batch(n))
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=0)
+
+
+def test_mopoe_pinned_difference_when_the_batch_is_smaller_than_the_subsets():
+    ours, theirs = pair("mopoe")
+    a, b = losses(ours, theirs, batch(5))
+    assert not torch.isclose(a, b, rtol=1e-3)
+
+
+def test_mvae_loss_matches(monkeypatch):
+    """MultiVae's MVAE with subsampling (joint + unimodal ELBOs, k = 0) and no warm-up. Its M + 1 ELBOs draw their
+    noise one after another, ours in one (M + 1, B, D) draw, so the noise is taken out: z = posterior mean."""
+    from baselines import mvae as ours_module
+    from multivae.models.mvae import mvae_model
+
+    monkeypatch.setattr(ours_module, "reparameterize", lambda mu, logvar, generator=None: mu)
+    monkeypatch.setattr(mvae_model, "rsample_from_gaussian", lambda mu, logvar, *a, **k: mu)
+    ours, theirs = pair("mvae", use_subsampling=True, k=0, warmup=0)
+    a, b = losses(ours, theirs, batch(9))
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=0)
+
+
+def test_mvtcae_loss_matches():
+    ours, theirs = pair("mvtcae", alpha=5 / 6)
+    a, b = losses(ours, theirs, batch(9))
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=0)
+
+
+def test_mopoe_subset_posteriors_match():
+    ours, theirs = pair("mopoe")
+    x = batch(4)
+    latents = theirs.inference(MultimodalBaseDataset(data=x, labels=torch.zeros(4)))
+    mu, logvar = ours.encode(x)
+    for mask in all_subsets(len(MODALITIES)):
+        key = "_".join(m for m, used in zip(MODALITIES, mask.tolist()) if used)
+        q_mu, q_logvar = ours.posterior(mu, logvar, mask.expand(4, -1))
+        torch.testing.assert_close(q_mu, latents["subsets"][key][0], rtol=1e-5, atol=1e-8)
+        torch.testing.assert_close(q_logvar, latents["subsets"][key][1], rtol=1e-5, atol=1e-8)
+
+
+def test_mvae_subset_posteriors_match():
+    ours, theirs = pair("mvae", use_subsampling=True, k=0, warmup=0)
+    x = batch(4)
+    data = MultimodalBaseDataset(data=x, labels=torch.zeros(4))
+    mu, logvar = ours.encode(x)
+    for mask in all_subsets(len(MODALITIES)):
+        subset = [m for m, used in zip(MODALITIES, mask.tolist()) if used]
+        their_mu, their_logvar = theirs.compute_mu_log_var_subset(data, subset)
+        q_mu, q_logvar = ours.posterior(mu, logvar, mask.expand(4, -1))
+        torch.testing.assert_close(q_mu, their_mu, rtol=1e-5, atol=1e-8)
+        torch.testing.assert_close(q_logvar, their_logvar, rtol=1e-5, atol=1e-8)
+
+
+def test_mvtcae_joint_posterior_matches():
+    ours, theirs = pair("mvtcae", alpha=5 / 6)
+    x = batch(4)
+    their_mu, their_logvar = theirs._inference(MultimodalBaseDataset(data=x, labels=torch.zeros(4)))["joint"]
+    mu, logvar = ours.encode(x)
+    q_mu, q_logvar = ours.posterior(mu, logvar, torch.ones(4, 3, dtype=torch.bool))
+    torch.testing.assert_close(q_mu, their_mu, rtol=1e-5, atol=1e-8)
+    torch.testing.assert_close(q_logvar, their_logvar, rtol=1e-5, atol=1e-8)
