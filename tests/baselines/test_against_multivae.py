@@ -5,18 +5,19 @@ order) must give the same loss and the same subset posteriors.
 Where the definitions differ, the test pins the difference:
 - MoPoE with fewer rows than subsets (B < K): MultiVae's chunks of floor(B/K) = 0 rows send every row to the full
   set; ours hand rows to subsets 0..B-1 one each (``subset_assignment``), so every row still trains some subset.
+- MVAE with reconstruction weights: MultiVae weights the unimodal ELBOs' reconstructions too; MoPoE's MVAE (ours)
+  uses weight 1 there (protocols.md 6.1). Equal weights (PolyMNIST) give the same objective.
 - MultiVae's PoE adds 1e-8 to every variance; ours is exact (log space), a 1e-8 relative difference.
 """
 
 import pytest
 import torch
 
-mv = pytest.importorskip("multivae.models", reason="MultiVae is not installed: pip install -e '.[multivae]'")
+pytest.importorskip("multivae.models", reason="MultiVae is not installed: pip install -e '.[multivae]'")
 from multivae.data.datasets.base import MultimodalBaseDataset  # noqa: E402
-from pythae.models.base.base_utils import ModelOutput  # noqa: E402
-from pythae.models.nn import BaseDecoder, BaseEncoder  # noqa: E402
 
 import baselines  # noqa: E402,F401  (registers the models)
+from baselines.multivae_compat import multivae_twin  # noqa: E402
 from bench.interface import DataSpec  # noqa: E402
 from bench.metrics.subsets import all_subsets  # noqa: E402
 from bench.registry import MODELS  # noqa: E402
@@ -27,49 +28,11 @@ SPEC = DataSpec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
 LATENT = 6
 
 
-class Encoder(BaseEncoder):
-    """MultiVae's encoder interface around one of our encoders (the same module, so the same weights)."""
-
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x):
-        mu, logvar = self.net(x)
-        return ModelOutput(embedding=mu, log_covariance=logvar)
-
-
-class Decoder(BaseDecoder):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def forward(self, z):
-        return ModelOutput(reconstruction=self.net(z))
-
-
-def pair(name: str, **their_options):
+def pair(name: str, **overrides):
     """(ours, theirs) in float64 sharing networks; Laplace(0.75) likelihoods, beta 2.5."""
-    ours = MODELS.get(name)(SPEC, MODELS.get(name).Config(latent_dim=LATENT)).double()
+    ours = MODELS.get(name)(SPEC, MODELS.get(name).Config(latent_dim=LATENT, **overrides)).double()
     reinitialize(ours, 0)
-    cls = {"mopoe": mv.MoPoE, "mvae": mv.MVAE, "mvtcae": mv.MVTCAE}[name]
-    config_cls = {"mopoe": mv.MoPoEConfig, "mvae": mv.MVAEConfig,
-                  "mvtcae": mv.MVTCAEConfig}[name]
-    cfg = config_cls(
-        n_modalities=len(MODALITIES),
-        latent_dim=LATENT,
-        input_dims=dict(SPEC.shapes),
-        decoders_dist={m: "laplace" for m in MODALITIES},
-        decoder_dist_params={m: {"scale": 0.75} for m in MODALITIES},
-        beta=2.5,
-        **their_options,
-    )
-    theirs = cls(
-        cfg,
-        encoders={m: Encoder(e) for m, e in zip(MODALITIES, ours.encoders)},
-        decoders={m: Decoder(d) for m, d in zip(MODALITIES, ours.decoders)},
-    ).double()
-    return ours, theirs
+    return ours, multivae_twin(ours)
 
 
 def batch(n: int, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -106,13 +69,32 @@ def test_mvae_loss_matches(monkeypatch):
 
     monkeypatch.setattr(ours_module, "reparameterize", lambda mu, logvar, generator=None: mu)
     monkeypatch.setattr(mvae_model, "rsample_from_gaussian", lambda mu, logvar, *a, **k: mu)
-    ours, theirs = pair("mvae", use_subsampling=True, k=0, warmup=0)
+    ours, theirs = pair("mvae")
     a, b = losses(ours, theirs, batch(9))
     torch.testing.assert_close(a, b, rtol=1e-5, atol=0)
 
 
+@pytest.mark.parametrize("name", ["mopoe", "mvtcae"])
+def test_reconstruction_weights_match(name):
+    ours, theirs = pair(name, rec_weights=(1.0, 2.0, 0.5))
+    a, b = losses(ours, theirs, batch(8))
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=0)
+
+
+def test_mvae_pinned_difference_in_unimodal_weights(monkeypatch):
+    """MultiVae also weights the unimodal ELBOs' reconstructions by w_m; MoPoE's MVAE (ours) uses 1 there."""
+    from baselines import mvae as ours_module
+    from multivae.models.mvae import mvae_model
+
+    monkeypatch.setattr(ours_module, "reparameterize", lambda mu, logvar, generator=None: mu)
+    monkeypatch.setattr(mvae_model, "rsample_from_gaussian", lambda mu, logvar, *a, **k: mu)
+    ours, theirs = pair("mvae", rec_weights=(1.0, 2.0, 0.5))
+    a, b = losses(ours, theirs, batch(9))
+    assert not torch.isclose(a, b, rtol=1e-3)
+
+
 def test_mvtcae_loss_matches():
-    ours, theirs = pair("mvtcae", alpha=5 / 6)
+    ours, theirs = pair("mvtcae")
     a, b = losses(ours, theirs, batch(9))
     torch.testing.assert_close(a, b, rtol=1e-5, atol=0)
 
@@ -130,7 +112,7 @@ def test_mopoe_subset_posteriors_match():
 
 
 def test_mvae_subset_posteriors_match():
-    ours, theirs = pair("mvae", use_subsampling=True, k=0, warmup=0)
+    ours, theirs = pair("mvae")
     x = batch(4)
     data = MultimodalBaseDataset(data=x, labels=torch.zeros(4))
     mu, logvar = ours.encode(x)
@@ -143,7 +125,7 @@ def test_mvae_subset_posteriors_match():
 
 
 def test_mvtcae_joint_posterior_matches():
-    ours, theirs = pair("mvtcae", alpha=5 / 6)
+    ours, theirs = pair("mvtcae")
     x = batch(4)
     their_mu, their_logvar = theirs._inference(MultimodalBaseDataset(data=x, labels=torch.zeros(4)))["joint"]
     mu, logvar = ours.encode(x)
