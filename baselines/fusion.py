@@ -50,6 +50,28 @@ def poe(mu: Tensor, logvar: Tensor, mask: Tensor, *, prior_expert: bool | Tensor
     return joint_mu, joint_logvar
 
 
+def poe_subsets(mu: Tensor, logvar: Tensor, masks: Tensor, prior_expert: Tensor) -> tuple[Tensor, Tensor]:
+    """The products of experts of K fixed subsets at once, as two matrix products (the training hot path).
+
+    Args:
+        mu, logvar: (B, M, D) experts, all finite (every expert is computed during training).
+        masks: bool (K, M), the subsets; prior_expert: bool (K,), whether subset k includes N(0, I).
+    Returns:
+        (mu, logvar), each (K, B, D); equal to ``poe`` with (1, B, M, D) experts and (K, 1, M) masks.
+
+    With c = max(0, max_m -ln sigma_m^2) per (b, d) and T_m = exp(-ln sigma_m^2 - c) <= 1 (the prior expert's
+    is exp(-c)): 1/sigma_S^2 = e^c sum_{m in S} T_m (+ e^-c e^c), mu_S = sum_{m in S} T_m mu_m / sum_{m in S} T_m
+    (+ e^-c in the denominator), so the sums over subsets are (K, M) x (B, M, D) products and nothing overflows.
+    """
+    c = (-logvar).amax(dim=1, keepdim=True).clamp_min(0.0)  # (B, 1, D)
+    t = torch.exp(-logvar - c)  # (B, M, D)
+    weights = masks.to(mu.dtype)  # (K, M)
+    total = torch.einsum("km,bmd->kbd", weights, t)
+    total = total + prior_expert.to(mu.dtype)[:, None, None] * torch.exp(-c).squeeze(1)
+    numerator = torch.einsum("km,bmd->kbd", weights, t * mu)
+    return numerator / total, -(c.squeeze(1) + total.log())
+
+
 def reparameterize(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I) of shape ``mu.shape`` drawn from ``generator``.
 

@@ -18,7 +18,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from baselines.fusion import poe, reparameterize
+from baselines.fusion import poe, poe_subsets, reparameterize
 from baselines.posteriors import gaussian_kl
 from baselines.vae import MultimodalVAE, VAEConfig
 from bench.interface import DataSpec
@@ -72,16 +72,14 @@ class MoPoE(MultimodalVAE):
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """The MoPoE objective L (module docstring) on one batch ``x: dict[m, (B, C, H, W)]``.
 
-        All K = 2^M - 1 subset posteriors come from one broadcast ``poe``: experts (1, B, M, D) with masks
-        (K, 1, M) give (K, B, D). Row b then samples z from q_{S(b)}, S(b) = ``subset_assignment``; the noise is
-        randn (B, D) from ``generator``. Returns (L, {"rec": mean rec, "kl": mean-over-subsets KL}), parts detached.
+        All K = 2^M - 1 subset posteriors come from ``poe_subsets`` (two (K, M) x (B, M, D) products give
+        (K, B, D)). Row b then samples z from q_{S(b)}, S(b) = ``subset_assignment``; the noise is randn (B, D) from
+        ``generator``. Returns (L, {"rec": mean rec, "kl": mean-over-subsets KL}), parts detached.
         """
         mu, logvar = self.encode(x)  # (B, M, D)
         masks = self.subsets  # (K, M)
         n_subsets, batch = masks.shape[0], mu.shape[0]
-        mu_s, logvar_s = poe(
-            mu.unsqueeze(0), logvar.unsqueeze(0), masks.unsqueeze(1), prior_expert=masks.all(dim=1).unsqueeze(1)
-        )  # (K, B, D)
+        mu_s, logvar_s = poe_subsets(mu, logvar, masks, prior_expert=masks.all(dim=1))  # (K, B, D)
         kl = gaussian_kl(mu_s, logvar_s).mean(dim=1).mean()  # 1/K sum_S mean_b KL(q_S || p)
         which = subset_assignment(batch, n_subsets, device=mu.device)
         rows = torch.arange(batch, device=mu.device)

@@ -17,7 +17,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from baselines.fusion import poe, reparameterize
+from baselines.fusion import poe, poe_subsets, reparameterize
 from baselines.posteriors import gaussian_kl, laplace_nll
 from baselines.vae import MultimodalVAE, VAEConfig
 from bench.registry import MODELS
@@ -42,11 +42,11 @@ class MVAE(MultimodalVAE):
 
     def loss(self, x: dict[str, Tensor], *, generator: torch.Generator | None = None) -> tuple[Tensor, dict[str, Tensor]]:
         """L of the module docstring. The M + 1 posteriors (joint first, then each modality alone) come from one
-        broadcast ``poe``; their noise is one randn (M + 1, B, D) from ``generator``."""
+        ``poe_subsets``; their noise is one randn (M + 1, B, D) from ``generator``."""
         mu, logvar = self.encode(x)  # (B, M, D)
         n = len(self.modalities)
         masks = torch.cat([torch.ones(1, n, dtype=torch.bool), torch.eye(n, dtype=torch.bool)]).to(mu.device)
-        q_mu, q_logvar = poe(mu.unsqueeze(0), logvar.unsqueeze(0), masks.unsqueeze(1), prior_expert=True)  # (M+1, B, D)
+        q_mu, q_logvar = poe_subsets(mu, logvar, masks, prior_expert=masks.any(dim=1))  # (M + 1, B, D), prior in all
         z = reparameterize(q_mu, q_logvar, generator)
         kl = gaussian_kl(q_mu, q_logvar).mean(dim=1)  # (M + 1,)
         rec_joint = self.reconstruction(x, self.decode(z[0]))

@@ -123,3 +123,19 @@ class TestReparameterize:
         mu, logvar = torch.full((20000, 2), 3.0), torch.full((20000, 2), 2 * torch.log(torch.tensor(0.5)).item())
         z = reparameterize(mu, logvar, torch.Generator().manual_seed(0))
         assert abs(z.mean().item() - 3.0) < 0.02 and abs(z.std().item() - 0.5) < 0.02
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_poe_subsets_equals_masked_poe(scale):
+    from baselines.fusion import poe_subsets
+    from bench.metrics.subsets import all_subsets
+
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(4, 3, 5, generator=g, dtype=torch.float64)
+    logvar = scale * torch.randn(4, 3, 5, generator=g, dtype=torch.float64)  # scale 30: variances e^+-90
+    masks = all_subsets(3)
+    prior = torch.tensor([False, True, False, True, False, False, True])
+    got_mu, got_logvar = poe_subsets(mu, logvar, masks, prior)
+    ref_mu, ref_logvar = poe(mu.unsqueeze(0), logvar.unsqueeze(0), masks.unsqueeze(1), prior_expert=prior.unsqueeze(1))
+    torch.testing.assert_close(got_mu, ref_mu)
+    torch.testing.assert_close(got_logvar, ref_logvar)
