@@ -1,0 +1,81 @@
+"""Training-step time of our baselines against MultiVae's implementation of the same objective.
+
+    python -m benchmarks.baselines_vs_multivae [--batch 256] [--steps 5] [--device auto] [--models mopoe,mvae,mvtcae]
+
+Both run in this process on the same batch of embedded PolyMNIST (5 modalities, the paper's conv networks with
+D = 512), sharing one set of networks (``baselines.multivae_compat``). A step is loss, backward and an Adam step.
+Prints milliseconds per step (best of ``--repeats`` timings of ``--steps`` steps) and the ratio MultiVae / ours
+(above 1: ours is faster). Needs the ``multivae`` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+import baselines  # noqa: F401  (registers the models)
+from baselines.multivae_compat import multivae_twin
+from bench.data.polymnist import build_embedded
+from bench.devices import resolve_device
+from bench.interface import DataSpec, build_model
+
+
+def ms_per_step(step, steps: int, repeats: int, device: torch.device) -> float:
+    step()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        best = min(best, (time.perf_counter() - start) / steps)
+    return best * 1000
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="mopoe,mvae,mvtcae")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    device = resolve_device(args.device)
+    from multivae.data.datasets.base import MultimodalBaseDataset
+
+    train, _, _ = build_embedded(n_modalities=5, seed=0)
+    spec = DataSpec(name="polymnist", modalities=train.modalities, shapes=train.shapes)
+    x, y = next(train.batches(args.batch, device=device))
+    data = MultimodalBaseDataset(data=x, labels=y)
+    print(f"batch {args.batch}, D = 512, {args.steps} steps x best of {args.repeats}, device {device}")
+    print(f"{'model':8s} {'ours ms':>9s} {'MultiVae ms':>12s} {'ratio':>6s}")
+    for name in args.models.split(","):
+        ours = build_model(name, spec, "paper").to(device).train()
+        theirs = multivae_twin(ours).train()
+        opt_ours = torch.optim.Adam(ours.parameters(), lr=1e-4)
+        opt_theirs = torch.optim.Adam(theirs.parameters(), lr=1e-4)
+
+        def step_ours():
+            loss, _ = ours.loss(x)
+            opt_ours.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_ours.step()
+
+        def step_theirs():
+            loss = theirs(data).loss
+            opt_theirs.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_theirs.step()
+
+        a = ms_per_step(step_ours, args.steps, args.repeats, device)
+        b = ms_per_step(step_theirs, args.steps, args.repeats, device)
+        print(f"{name:8s} {a:9.0f} {b:12.0f} {b / a:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
