@@ -33,6 +33,7 @@ class VAEConfig(ModelConfig):
     beta: float = 2.5  # weight of the KL / regulariser
     lr: float = 1e-3
     adam_betas: tuple[float, float] = (0.9, 0.999)
+    amsgrad: bool = False
     batch_size: int = 256
     epochs: int = 300
     laplace_scale: float = 0.75  # fixed scale of every Laplace likelihood
@@ -127,7 +128,7 @@ class MultimodalVAE(nn.Module):
         self.to(device).train()
         shuffle_generator = torch.Generator().manual_seed(seed)
         noise_generator = torch.Generator(device=device).manual_seed(seed)
-        optimizer = torch.optim.Adam(self.parameters(), lr=cfg.lr, betas=cfg.adam_betas)
+        optimizer = torch.optim.Adam(self.parameters(), lr=cfg.lr, betas=cfg.adam_betas, amsgrad=cfg.amsgrad)
         record = TrainRecord(extra={})
         start = time.perf_counter()
         bar = tqdm(range(cfg.epochs), desc=self.name, disable=not progress, leave=False)

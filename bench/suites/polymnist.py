@@ -32,7 +32,7 @@ class PolyMNISTSuite:
     name: str = "polymnist"
     n_modalities: int = 5
     data_seed: int = 0
-    models: tuple[str, ...] = ("mld", "mld_in", "mld_uni", "mopoe", "mvae", "mvtcae")
+    models: tuple[str, ...] = ("mld", "mld_in", "mld_uni", "mopoe", "mvae", "mmvae", "mvtcae")
     scales: dict[str, SuiteScale] = field(
         default_factory=lambda: {
             # the quick and default budgets (1 and 10 minutes on 2 cores) fit MLD and MoPoE; add the ablations

@@ -1,0 +1,179 @@
+"""MMVAE: a mixture of experts (Shi, Siddharth, Paige & Torr, NeurIPS 2019), in two named forms (protocols.md 6.2).
+
+``objective="dreg"`` (faithful, the paper's ``--obj dreg --looser --learn-prior``): Laplace posteriors
+q_m = Laplace(mu_m, softmax(l_m) D + 1e-6), a Laplace prior p = Laplace(0, softmax(theta) D) with theta learned, and
+the stratified ("looser") importance-weighted bound with K samples per expert,
+
+    L = (1/M) sum_r log (1/K) sum_k w_rk,   w_rk = p(z_rk) prod_d p(x_d | z_rk)^{lambda_d} / ((1/M) sum_m q_m(z_rk)),
+    z_rk ~ q_r,
+
+optimised with the DReG estimator: the experts' parameters are detached inside log w, the decoder and prior get the
+importance-weighted gradient sum_k w~_k d log w_k, and the encoders the doubly reparameterised sum_k w~_k^2 d log w_k
+/ dz dz/dphi (w~ the self-normalised weights over k). lambda_d are the reconstruction weights.
+
+``objective="elbo"`` (the MoPoE/MLD re-implementation, the MLD paper's baseline): Gaussian posteriors and prior, a
+stratified mixture sample (chunk m of the batch uses q_m) and
+
+    L = sum_d w_d rec_d(z) + beta (1/M) sum_m KL(q_m || N(0, I)).
+
+Conditioning on S draws one expert uniformly from S per row (a sample of the mixture over S), then z from it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from baselines.fusion import reparameterize
+from baselines.mopoe import subset_assignment
+from baselines.posteriors import gaussian_kl, laplace_nll
+from baselines.vae import MultimodalVAE, VAEConfig
+from bench.errors import BenchError
+from bench.interface import DataSpec, check_observed
+from bench.registry import MODELS
+
+OBJECTIVES = ("dreg", "elbo")
+
+
+@dataclass(frozen=True)
+class MMVAEConfig(VAEConfig):
+    """Defaults: the faithful DReG objective with K = 10 (MultiVae's PolyMNIST setting; the paper's MNIST-SVHN run
+    used K = 30), a learned prior and Adam with amsgrad (the paper), on the PolyMNIST sizes (D 512, batch 256).
+    ``beta`` weights the KL of the ``elbo`` form only. ``quick`` and ``default`` shrink D, K and the epochs."""
+
+    objective: str = "dreg"
+    K: int = 10
+    learn_prior: bool = True
+    amsgrad: bool = True
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        "quick": {"latent_dim": 16, "epochs": 2, "batch_size": 64, "K": 2},
+        "default": {"latent_dim": 64, "epochs": 12, "batch_size": 64, "K": 2},
+        "paper": {},
+    }
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise BenchError(f"mmvae: unknown objective {self.objective!r}", f"choose one of: {', '.join(OBJECTIVES)}")
+        if self.K < 1:
+            raise BenchError(f"mmvae: K = {self.K} samples", "use K >= 1")
+
+
+def laplace_log_prob(z: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+    """ln Laplace(z | loc, scale) summed over the last dim."""
+    return (-(z - loc).abs() / scale - torch.log(2.0 * scale)).sum(dim=-1)
+
+
+def laplace_sample(loc: Tensor, scale: Tensor, generator: torch.Generator | None) -> Tensor:
+    """loc - scale sign(u) ln(1 - 2|u|), u ~ U(-1/2, 1/2) of shape ``loc.shape`` from ``generator``."""
+    device = generator.device if generator is not None else loc.device
+    u = torch.rand(loc.shape, generator=generator, device=device, dtype=loc.dtype).to(loc.device) - 0.5
+    u = u.clamp(-0.5 + 1e-7, 0.5 - 1e-7)  # keep ln(1 - 2|u|) finite
+    return loc - scale * torch.sign(u) * torch.log1p(-2.0 * u.abs())
+
+
+def choose_experts(observed: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """One observed expert per row, uniformly: long (B,) with observed[b, choice[b]] True."""
+    device = generator.device if generator is not None else observed.device
+    u = torch.rand(observed.shape, generator=generator, device=device).to(observed.device)
+    return torch.where(observed, u, -1.0).argmax(dim=1)
+
+
+@MODELS.register("mmvae")
+class MMVAE(MultimodalVAE):
+    Config: ClassVar[type[MMVAEConfig]] = MMVAEConfig
+    name: ClassVar[str] = "mmvae"
+
+    def __init__(self, spec: DataSpec, cfg: MMVAEConfig) -> None:
+        super().__init__(spec, cfg)
+        # theta of the Laplace prior's scale softmax(theta) D (dreg only); zeros give scale 1 per dimension
+        self.prior_logits = nn.Parameter(torch.zeros(cfg.latent_dim), requires_grad=cfg.learn_prior)
+
+    def reset_parameters(self) -> None:
+        """Called by ``reinitialize``: the prior starts at scale 1 in every dimension."""
+        nn.init.zeros_(self.prior_logits)
+
+    def experts(self, mu: Tensor, raw: Tensor) -> tuple[Tensor, Tensor]:
+        """Laplace experts (loc, scale) from the encoder heads: scale = softmax(raw) D + 1e-6."""
+        return mu, F.softmax(raw, dim=-1) * raw.shape[-1] + 1e-6
+
+    def prior_scale(self) -> Tensor:
+        return F.softmax(self.prior_logits, dim=-1) * self.prior_logits.shape[-1]
+
+    def loss(self, x: dict[str, Tensor], *, generator: torch.Generator | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        return self.dreg_loss(x, generator) if self.cfg.objective == "dreg" else self.elbo_loss(x, generator)
+
+    def elbo_loss(self, x: dict[str, Tensor], generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """The ``elbo`` form; row b samples from q_{m(b)}, m(b) = ``subset_assignment(B, M)``; noise randn (B, D)."""
+        mu, logvar = self.encode(x)  # (B, M, D)
+        batch, n = mu.shape[:2]
+        which = subset_assignment(batch, n, device=mu.device)
+        rows = torch.arange(batch, device=mu.device)
+        z = reparameterize(mu[rows, which], logvar[rows, which], generator)
+        rec = self.reconstruction(x, self.decode(z))
+        kl = gaussian_kl(mu, logvar).mean(dim=0).mean()  # 1/M sum_m mean_b KL(q_m || p)
+        return rec + self.cfg.beta * kl, {"rec": rec.detach(), "kl": kl.detach()}
+
+    def log_weights(self, x: dict[str, Tensor], generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        """(log w (K, M, B), z (K, M, B, D)) of the ``dreg`` form: z_rk ~ q_r by one Laplace draw (K, M, B, D);
+        the experts' parameters are detached inside log w."""
+        cfg = self.cfg
+        mu, raw = self.encode(x)
+        loc, scale = self.experts(mu, raw)  # (B, M, D)
+        batch, n, dim = loc.shape
+        shape = (cfg.K, n, batch, dim)
+        z = laplace_sample(loc.transpose(0, 1).expand(shape), scale.transpose(0, 1).expand(shape), generator)
+        # ln (1/M) sum_m q_m(z_rk), parameters detached: (K, M_r, M_m, B) -> (K, M_r, B)
+        loc_m = loc.detach().transpose(0, 1)[None, None]  # (1, 1, M, B, D)
+        scale_m = scale.detach().transpose(0, 1)[None, None]
+        log_q = torch.logsumexp(laplace_log_prob(z.unsqueeze(2), loc_m, scale_m), dim=2) - math.log(n)
+        log_prior = laplace_log_prob(z, torch.zeros_like(z), self.prior_scale())
+        flat = z.reshape(-1, dim)
+        log_lik = 0.0
+        for m, decoder, weight in zip(self.modalities, self.decoders, self.rec_weights):
+            target = x[m].to(z.device)
+            target = target.unsqueeze(0).unsqueeze(0).expand(cfg.K, n, *target.shape).reshape(-1, *target.shape[1:])
+            log_lik = log_lik - weight * laplace_nll(target, decoder(flat), cfg.laplace_scale).view(cfg.K, n, batch)
+        return log_prior + log_lik - log_q, z
+
+    def dreg_loss(self, x: dict[str, Tensor], generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """The DReG surrogate -mean_b (1/M) sum_r sum_k w~_rk log w_rk, with the gradient reaching z multiplied by
+        w~ (so the encoders get w~^2). Parts: "iwae", the bound itself per sample (higher is better)."""
+        log_w, z = self.log_weights(x, generator)
+        weights = torch.softmax(log_w.detach(), dim=0)  # self-normalised over the K samples
+        if z.requires_grad:
+            z.register_hook(lambda grad: weights.unsqueeze(-1) * grad)
+        surrogate = (weights * log_w).sum(dim=0).mean(dim=0)  # (B,)
+        bound = (torch.logsumexp(log_w.detach(), dim=0) - math.log(log_w.shape[0])).mean(dim=0)
+        return -surrogate.mean(), {"iwae": bound.mean()}
+
+    @torch.no_grad()
+    def generate(
+        self, x: dict[str, Tensor], observed: Tensor, *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        """Row b: one expert m ~ U(observed[b]) (``choose_experts``), z ~ q_m, decode every modality."""
+        observed = check_observed(self.modalities, x, observed, self.device)
+        mu, second = self.encode(x, active=observed.any(dim=0).tolist())  # (B, M, D)
+        choice = choose_experts(observed, generator)
+        rows = torch.arange(len(choice), device=choice.device)
+        if self.cfg.objective == "dreg":
+            loc, scale = self.experts(mu, second)
+            z = laplace_sample(loc[rows, choice], scale[rows, choice], generator)
+        else:
+            z = reparameterize(mu[rows, choice], second[rows, choice], generator)
+        return self._to_images(self.decode(z))
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """z from the prior (Laplace(0, softmax(theta) D) for ``dreg``, N(0, I) for ``elbo``), decoded."""
+        zeros = self.prior_logits.new_zeros(n, self.cfg.latent_dim)
+        if self.cfg.objective == "dreg":
+            z = laplace_sample(zeros, self.prior_scale().expand(n, -1), generator)
+        else:
+            z = reparameterize(zeros, zeros, generator)
+        return self._to_images(self.decode(z))
