@@ -65,8 +65,8 @@ class MMVAEConfig(VAEConfig):
 
 
 def laplace_log_prob(z: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
-    """ln Laplace(z | loc, scale) summed over the last dim."""
-    return (-(z - loc).abs() / scale - torch.log(2.0 * scale)).sum(dim=-1)
+    """ln Laplace(z | loc, scale) summed over the last dim (ln 2 scale is summed before broadcasting)."""
+    return -((z - loc).abs() / scale).sum(dim=-1) - torch.log(2.0 * scale).sum(dim=-1)
 
 
 def laplace_sample(loc: Tensor, scale: Tensor, generator: torch.Generator | None) -> Tensor:
@@ -128,18 +128,22 @@ class MMVAE(MultimodalVAE):
         batch, n, dim = loc.shape
         shape = (cfg.K, n, batch, dim)
         z = laplace_sample(loc.transpose(0, 1).expand(shape), scale.transpose(0, 1).expand(shape), generator)
-        # ln (1/M) sum_m q_m(z_rk), parameters detached: (K, M_r, M_m, B) -> (K, M_r, B)
-        loc_m = loc.detach().transpose(0, 1)[None, None]  # (1, 1, M, B, D)
-        scale_m = scale.detach().transpose(0, 1)[None, None]
-        log_q = torch.logsumexp(laplace_log_prob(z.unsqueeze(2), loc_m, scale_m), dim=2) - math.log(n)
-        log_prior = laplace_log_prob(z, torch.zeros_like(z), self.prior_scale())
-        flat = z.reshape(-1, dim)
-        log_lik = 0.0
-        for m, decoder, weight in zip(self.modalities, self.decoders, self.rec_weights):
-            target = x[m].to(z.device)
-            target = target.unsqueeze(0).unsqueeze(0).expand(cfg.K, n, *target.shape).reshape(-1, *target.shape[1:])
-            log_lik = log_lik - weight * laplace_nll(target, decoder(flat), cfg.laplace_scale).view(cfg.K, n, batch)
-        return log_prior + log_lik - log_q, z
+        loc_m, scale_m = loc.detach().transpose(0, 1), scale.detach().transpose(0, 1)  # (M, B, D), detached
+        prior_scale = self.prior_scale()
+        log_w = []
+        for r in range(n):  # one expert's K x B samples at a time keeps the intermediates small
+            z_r = z[:, r]  # (K, B, D)
+            # ln (1/M) sum_m q_m(z_rk): (K, M, B) -> (K, B)
+            log_q = torch.logsumexp(laplace_log_prob(z_r.unsqueeze(1), loc_m, scale_m), dim=1) - math.log(n)
+            log_prior = laplace_log_prob(z_r, torch.zeros_like(z_r), prior_scale)
+            flat = z_r.reshape(-1, dim)
+            log_lik = 0.0
+            for m, decoder, weight in zip(self.modalities, self.decoders, self.rec_weights):
+                target = x[m].to(z.device)
+                loc_x = decoder(flat).view(cfg.K, batch, *target.shape[1:])
+                log_lik = log_lik - weight * laplace_nll(target, loc_x, cfg.laplace_scale)  # (K, B)
+            log_w.append(log_prior + log_lik - log_q)
+        return torch.stack(log_w, dim=1), z
 
     def dreg_loss(self, x: dict[str, Tensor], generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
         """The DReG surrogate -mean_b (1/M) sum_r sum_k w~_rk log w_rk, with the gradient reaching z multiplied by

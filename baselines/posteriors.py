@@ -25,7 +25,8 @@ def gaussian_kl_between(mu1: Tensor, logvar1: Tensor, mu2: Tensor, logvar2: Tens
     return 0.5 * (logvar2 - logvar1 + ratio - 1.0).sum(dim=-1)
 
 
-def laplace_nll(x: Tensor, loc: Tensor, scale: float = 0.75) -> Tensor:
-    """-ln Laplace(x | loc, scale) summed over every dim but the first: (B, C, H, W) -> (B,)."""
+def laplace_nll(x: Tensor, loc: Tensor, scale: float = 0.75, *, event_dims: int = 3) -> Tensor:
+    """-ln Laplace(x | loc, scale) summed over the last ``event_dims`` dims (an image's C, H, W); ``x`` and ``loc``
+    broadcast, so (B, C, H, W) gives (B,) and x (B, C, H, W) against loc (K, B, C, H, W) gives (K, B)."""
     per_pixel = (x - loc).abs() / scale + math.log(2.0 * scale)
-    return per_pixel.flatten(start_dim=1).sum(dim=1)
+    return per_pixel.flatten(start_dim=per_pixel.ndim - event_dims).sum(dim=-1)

@@ -132,3 +132,34 @@ def test_mvtcae_joint_posterior_matches():
     q_mu, q_logvar = ours.posterior(mu, logvar, torch.ones(4, 3, dtype=torch.bool))
     torch.testing.assert_close(q_mu, their_mu, rtol=1e-5, atol=1e-8)
     torch.testing.assert_close(q_logvar, their_logvar, rtol=1e-5, atol=1e-8)
+
+
+def test_mmvae_dreg_weights_and_loss_match_on_the_same_samples():
+    """MultiVae draws Laplace noise differently (u ~ U(-1, 1)), so both are evaluated on our samples z_rk. Its prior
+    scale carries +1e-6 (ours follows the paper: softmax(theta) D) and its loss is a sum over the batch (ours a mean)."""
+    from torch.distributions import Laplace
+
+    ours = MODELS.get("mmvae")(SPEC, MODELS.get("mmvae").Config(latent_dim=LATENT, K=3, rec_weights=(1.0, 2.0, 0.5)))
+    ours = ours.double()
+    reinitialize(ours, 0)
+    with torch.no_grad():
+        ours.prior_logits.copy_(torch.linspace(-0.5, 0.5, LATENT, dtype=torch.float64))
+    theirs = multivae_twin(ours)
+    x = batch(4)
+    data = MultimodalBaseDataset(data=x, labels=torch.zeros(4))
+    log_w, z = ours.log_weights(x, torch.Generator().manual_seed(0))
+    loss, _ = ours.loss(x, generator=torch.Generator().manual_seed(0))
+    mu, raw = ours.encode(x)
+    _, scale = ours.experts(mu, raw)
+    detached = {m: Laplace(mu[:, i].detach(), scale[:, i].detach()) for i, m in enumerate(MODALITIES)}
+    samples = {m: z[:, i] for i, m in enumerate(MODALITIES)}
+    recon = {
+        r: {m: theirs.decoders[m](samples[r].reshape(-1, LATENT)).reconstruction.reshape(3, 4, 3, 28, 28)
+            for m in MODALITIES}
+        for r in MODALITIES
+    }
+    their_log_w, _ = theirs.compute_k_lws(detached, samples, recon, data)
+    for i, m in enumerate(MODALITIES):
+        torch.testing.assert_close(log_w[:, i], their_log_w[m], rtol=1e-5, atol=0)
+    their_loss = theirs.dreg_looser(detached, samples, recon, data).loss
+    torch.testing.assert_close(loss * 4, their_loss, rtol=1e-5, atol=0)
