@@ -4,8 +4,8 @@
 
 Both run in this process on the same batch of embedded PolyMNIST (5 modalities, the paper's conv networks with
 D = 512), sharing one set of networks (``baselines.multivae_compat``). A step is loss, backward and an Adam step.
-Prints milliseconds per step (best of ``--repeats`` timings of ``--steps`` steps) and the ratio MultiVae / ours
-(above 1: ours is faster). Needs the ``multivae`` extra.
+Prints milliseconds per step (best of ``--repeats`` timings of ``--steps`` steps, alternating which implementation
+runs first) and the ratio MultiVae / ours (above 1: ours is faster). Needs the ``multivae`` extra.
 """
 
 from __future__ import annotations
@@ -22,19 +22,33 @@ from bench.devices import resolve_device
 from bench.interface import DataSpec, build_model
 
 
-def ms_per_step(step, steps: int, repeats: int, device: torch.device) -> float:
-    step()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        best = min(best, (time.perf_counter() - start) / steps)
-    return best * 1000
+def timed(step, steps: int, device: torch.device) -> float:
+    """Seconds per step over ``steps`` consecutive steps."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) / steps
+
+
+def best_interleaved(step_a, step_b, steps: int, repeats: int, device: torch.device) -> tuple[float, float]:
+    """Milliseconds per step of a and b: best of ``repeats`` timings, alternating which goes first (ABBA...), so
+    neither profits from running second (warm allocator and caches)."""
+    step_a()
+    step_b()  # warm-up
+    best_a = best_b = float("inf")
+    for i in range(repeats):
+        order = [(0, step_a), (1, step_b)] if i % 2 == 0 else [(1, step_b), (0, step_a)]
+        for which, step in order:
+            seconds = timed(step, steps, device)
+            if which == 0:
+                best_a = min(best_a, seconds)
+            else:
+                best_b = min(best_b, seconds)
+    return best_a * 1000, best_b * 1000
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,8 +86,7 @@ def main(argv: list[str] | None = None) -> None:
             loss.backward()
             opt_theirs.step()
 
-        a = ms_per_step(step_ours, args.steps, args.repeats, device)
-        b = ms_per_step(step_theirs, args.steps, args.repeats, device)
+        a, b = best_interleaved(step_ours, step_theirs, args.steps, args.repeats, device)
         print(f"{name:8s} {a:9.0f} {b:12.0f} {b / a:6.2f}")
 
 
