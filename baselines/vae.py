@@ -20,6 +20,7 @@ from baselines.fusion import reparameterize
 from baselines.nets import NETS
 from baselines.posteriors import laplace_nll
 from bench.data.dataset import MultimodalDataset
+from bench.devices import device_of
 from bench.errors import BenchError
 from bench.interface import DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_training_data
 from bench.seeding import reinitialize
@@ -66,7 +67,7 @@ class MultimodalVAE(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        return next(self.parameters()).device
+        return device_of([self])
 
     # -- the model-specific parts --------------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from bench.metrics.subsets import all_subsets
 from mld.sde import VPSDE
 
 
@@ -49,18 +48,18 @@ class TrainingInputs:
 
 
 def draw_condition(
-    batch: int, n_modalities: int, d: float, *, per_sample: bool, generator=None, device=None
+    batch: int, proper_subsets: Tensor, d: float, *, per_sample: bool, generator=None, device=None
 ) -> Tensor:
     """bool (B, M): the conditioning set A of each row (all False where no masking happens).
 
-    Faithful (``per_sample=False``): one Bernoulli(d) for the batch and, if it fires, one A ~ U(non-empty proper
-    subsets) shared by all rows. ``per_sample=True`` draws both per row."""
-    proper = all_subsets(n_modalities)[:-1].to(device)  # (K - 1, M); the full set is last
+    ``proper_subsets``: bool (K - 1, M), the non-empty proper subsets (``all_subsets(M)[:-1]``). Faithful
+    (``per_sample=False``): one Bernoulli(d) for the batch and, if it fires, one A ~ U(proper subsets) shared by all
+    rows. ``per_sample=True`` draws both per row."""
     rows = batch if per_sample else 1
     fire = torch.rand(rows, generator=generator, device=device) < d
-    which = torch.randint(len(proper), (rows,), generator=generator, device=device)
-    cond = proper[which] & fire[:, None]
-    return cond.expand(batch, n_modalities)
+    which = torch.randint(len(proper_subsets), (rows,), generator=generator, device=device)
+    cond = proper_subsets[which] & fire[:, None]
+    return cond.expand(batch, proper_subsets.shape[1])
 
 
 def multitime_inputs(

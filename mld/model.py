@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
 from bench.interface import DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_training_data
+from bench.metrics.subsets import all_subsets
 from bench.registry import MODELS
 from bench.seeding import reinitialize
 from mld import samplers
@@ -132,6 +133,7 @@ class MLD(nn.Module):
         self.ema = EMA(self.score, cfg.ema_decay)
         self.register_buffer("z_mean", torch.zeros(self.layout.total))
         self.register_buffer("z_std", torch.ones(self.layout.total))
+        self.register_buffer("proper_subsets", all_subsets(len(self.modalities))[:-1], persistent=False)  # (K-1, M)
         if cfg.sampler == "repaint":
             self.schedule = samplers.jump_schedule(cfg.steps, cfg.jump_length, cfg.jump_n_sample)
         else:
@@ -146,7 +148,7 @@ class MLD(nn.Module):
     def training_inputs(self, batch: int, generator: torch.Generator, device: torch.device) -> TrainingInputs:
         t = self.sde.sample_time(batch, generator=generator, device=device)
         cond = draw_condition(
-            batch, len(self.modalities), self.cfg.d, per_sample=self.cfg.per_sample_mask, generator=generator, device=device
+            batch, self.proper_subsets, self.cfg.d, per_sample=self.cfg.per_sample_mask, generator=generator, device=device
         )
         return multitime_inputs(t, cond, self.layout)
 
@@ -165,8 +167,8 @@ class MLD(nn.Module):
         return samplers.reverse_steps(self.schedule)
 
     @torch.no_grad()
-    def encode(self, x: dict[str, Tensor], active: list[bool] | None = None) -> Tensor:
-        """Standardised latents (B, D); modalities with ``active[i]`` False are not encoded (zeros stand in)."""
+    def encode_raw(self, x: dict[str, Tensor], active: list[bool] | None = None) -> Tensor:
+        """Un-standardised latents (B, D); modalities with ``active[i]`` False are not encoded (zeros stand in)."""
         active = [True] * len(self.modalities) if active is None else active
         batch = next(x[m].shape[0] for m, a in zip(self.modalities, active) if a)
         parts = []
@@ -175,7 +177,11 @@ class MLD(nn.Module):
                 parts.append(self.autoencoders[m].encoder(x[m].to(self.device, torch.float32)))
             else:
                 parts.append(torch.zeros(batch, size, device=self.device))
-        return (torch.cat(parts, dim=1) - self.z_mean) / self.z_std
+        return torch.cat(parts, dim=1)
+
+    def standardize(self, z: Tensor) -> Tensor:
+        """(z - mu) / sd with the frozen per-dimension statistics."""
+        return (z - self.z_mean) / self.z_std
 
     @torch.no_grad()
     def decode(self, z: Tensor) -> dict[str, Tensor]:
@@ -205,7 +211,8 @@ class MLD(nn.Module):
         ae_seconds = time.perf_counter() - start
 
         start = time.perf_counter()
-        record = self.fit_score(self.encode_raw(train), seed=seed, progress=progress)
+        latents = torch.cat([self.encode_raw(x) for x, _ in train.batches(ENCODE_BATCH, device=device)])
+        record = self.fit_score(latents, seed=seed, progress=progress)
         record.extra.update(
             autoencoders=ae_record,
             seconds={"autoencoders": ae_seconds, "score": time.perf_counter() - start},
@@ -239,7 +246,7 @@ class MLD(nn.Module):
                 z0 = latents[idx]
                 if record.steps == 0 and cfg.stats == "first_batch":
                     self.set_stats(z0)
-                z0 = (z0 - self.z_mean) / self.z_std
+                z0 = self.standardize(z0)
                 inputs = self.training_inputs(len(idx), generator, device)
                 noise = torch.randn(z0.shape, generator=generator, device=device)
                 loss = denoising_loss(self.score, self.sde, z0, noise, inputs)
@@ -281,14 +288,6 @@ class MLD(nn.Module):
         self.autoencoders.requires_grad_(False).eval()
         return record
 
-    @torch.no_grad()
-    def encode_raw(self, data: MultimodalDataset) -> Tensor:
-        """Un-standardised latents of every tuple, (N, D) on the model's device."""
-        parts = []
-        for x, _ in data.batches(ENCODE_BATCH, device=self.device):
-            parts.append(torch.cat([self.autoencoders[m].encoder(x[m]) for m in self.modalities], dim=1))
-        return torch.cat(parts)
-
     def set_stats(self, z: Tensor) -> None:
         """Per-dimension mean and std of raw latents ``z`` (N, D), std floored at 1e-6 for constant dimensions."""
         if z.shape[0] < 2:
@@ -326,7 +325,7 @@ class MLD(nn.Module):
         """Every modality for every row given the ``observed`` (B, M) ones; one sampler run serves all rows that
         miss something, whatever their subsets. Returns dict[m, float32 (B, C, H, W)] in [0, 1]."""
         observed = check_observed(self.modalities, x, observed, self.device)
-        z = self.encode(x, observed.any(dim=0).tolist())
+        z = self.standardize(self.encode_raw(x, observed.any(dim=0).tolist()))
         partial = (~observed.all(dim=1)).nonzero().flatten()
         if len(partial):
             z[partial] = self.sample_latents(z[partial], observed[partial], noise=self._noise(generator))

@@ -28,7 +28,7 @@ def test_layout_expands_per_modality_values():
 
 def test_condition_is_per_batch_and_uniform_over_proper_subsets():
     g = torch.Generator().manual_seed(0)
-    draws = [draw_condition(4, 3, 0.5, per_sample=False, generator=g) for _ in range(6000)]
+    draws = [draw_condition(4, all_subsets(3)[:-1], 0.5, per_sample=False, generator=g) for _ in range(6000)]
     assert all(bool((c == c[0]).all()) for c in draws)  # one decision and one subset for the whole batch
     masked = [c[0] for c in draws if c[0].any()]
     assert abs(len(masked) / len(draws) - 0.5) < 0.03
@@ -39,7 +39,7 @@ def test_condition_is_per_batch_and_uniform_over_proper_subsets():
 
 
 def test_per_sample_condition_varies_across_rows():
-    c = draw_condition(200, 3, 0.5, per_sample=True, generator=torch.Generator().manual_seed(0))
+    c = draw_condition(200, all_subsets(3)[:-1], 0.5, per_sample=True, generator=torch.Generator().manual_seed(0))
     assert 60 < int(c.any(1).sum()) < 140
     assert len({tuple(r.tolist()) for r in c[c.any(1)]}) == 6
 
