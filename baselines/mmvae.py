@@ -53,7 +53,7 @@ class MMVAEConfig(VAEConfig):
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "quick": {"latent_dim": 16, "epochs": 2, "batch_size": 64, "K": 2},
-        "default": {"latent_dim": 64, "epochs": 12, "batch_size": 64, "K": 2},
+        "default": {"latent_dim": 64, "epochs": 1, "batch_size": 64, "K": 1},
         "paper": {},
     }
 

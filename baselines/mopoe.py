@@ -41,7 +41,7 @@ class MoPoEConfig(VAEConfig):
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "quick": {"latent_dim": 16, "epochs": 2, "batch_size": 64, "lr": 1e-3},
-        "default": {"latent_dim": 64, "epochs": 12, "batch_size": 64, "lr": 1e-3},
+        "default": {"latent_dim": 64, "epochs": 4, "batch_size": 64, "lr": 1e-3},
         "paper": {},
     }
 

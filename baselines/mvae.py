@@ -30,7 +30,7 @@ class MVAEConfig(VAEConfig):
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "quick": {"latent_dim": 16, "epochs": 2, "batch_size": 64},
-        "default": {"latent_dim": 64, "epochs": 12, "batch_size": 64},
+        "default": {"latent_dim": 64, "epochs": 3, "batch_size": 64},
         "paper": {},
     }
 

@@ -35,7 +35,7 @@ class MVTCAEConfig(VAEConfig):
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "quick": {"latent_dim": 16, "epochs": 2, "batch_size": 64},
-        "default": {"latent_dim": 64, "epochs": 12, "batch_size": 64},
+        "default": {"latent_dim": 64, "epochs": 4, "batch_size": 64},
         "paper": {},
     }
 

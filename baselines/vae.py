@@ -61,13 +61,18 @@ class MultimodalVAE(nn.Module):
             )
         self.rec_weights = tuple(float(w) for w in weights)
         make = NETS.get(spec.name)
-        pairs = [make(tuple(spec.shapes[m]), cfg.latent_dim) for m in self.modalities]
+        pairs = [make(tuple(spec.shapes[m]), self.code_dim) for m in self.modalities]
         self.encoders = nn.ModuleList(encoder for encoder, _ in pairs)
         self.decoders = nn.ModuleList(decoder for _, decoder in pairs)
 
     @property
     def device(self) -> torch.device:
         return device_of([self])
+
+    @property
+    def code_dim(self) -> int:
+        """Width of what each encoder emits and each decoder reads (``latent_dim`` unless a model splits it)."""
+        return self.cfg.latent_dim
 
     # -- the model-specific parts --------------------------------------------------------------------------------
 
@@ -78,6 +83,9 @@ class MultimodalVAE(nn.Module):
     def posterior(self, mu: Tensor, logvar: Tensor, observed: Tensor) -> tuple[Tensor, Tensor]:
         """The inference distribution given the ``observed`` (B, M) experts (B, M, D): (mu, logvar), each (B, D)."""
         raise NotImplementedError
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Called by ``fit`` before epoch ``epoch`` (0-based); for schedules such as KL annealing."""
 
     # -- shared machinery ----------------------------------------------------------------------------------------
 
@@ -92,7 +100,7 @@ class MultimodalVAE(nn.Module):
             if use:
                 mu, logvar = encoder(x[m].to(device=param.device, dtype=param.dtype))
             else:
-                mu = logvar = param.new_zeros(batch, self.cfg.latent_dim)
+                mu = logvar = param.new_zeros(batch, self.code_dim)
             mus.append(mu)
             logvars.append(logvar)
         return torch.stack(mus, dim=1), torch.stack(logvars, dim=1)
@@ -134,6 +142,7 @@ class MultimodalVAE(nn.Module):
         start = time.perf_counter()
         bar = tqdm(range(cfg.epochs), desc=self.name, disable=not progress, leave=False)
         for epoch in bar:
+            self.begin_epoch(epoch)
             sums: dict[str, float] = {}
             count = 0
             for x, _ in train.batches(cfg.batch_size, shuffle=True, generator=shuffle_generator, device=device):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 EPILOG = """examples:
-  python -m bench.run --suite polymnist                      # embedded default data: MLD and MoPoE
+  python -m bench.run --suite polymnist                      # embedded default data: MLD and six baselines
   python -m bench.run --suite polymnist --scale quick        # a one-minute smoke run
   python -m bench.run --suite polymnist --models mld,mld_in,mld_uni,mopoe   # with the MLD ablations
   python -m bench.run --suite polymnist --models mopoe --seeds 0,1,2 --device cuda
@@ -77,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what.add_argument(
         "--models",
-        help="comma-separated model names (default: the scale's list; polymnist quick and default: mld,mopoe, "
-        "paper: every model of the suite)",
+        help="comma-separated model names (default: the scale's list; polymnist quick: mld,mopoe; default: mld "
+        "and the six baselines; paper: every model of the suite)",
     )
     what.add_argument("--seeds", help="comma-separated training seeds, e.g. 0,1,2 (default: the scale's seeds)")
     what.add_argument("--list", action="store_true", help="print the registered suites and models, then exit")

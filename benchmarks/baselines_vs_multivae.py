@@ -1,6 +1,6 @@
 """Training-step time of our baselines against MultiVae's implementation of the same objective.
 
-    python -m benchmarks.baselines_vs_multivae [--batch 256] [--steps 5] [--device auto] [--models mopoe,mvae,mvtcae,mmvae]
+    python -m benchmarks.baselines_vs_multivae [--batch 256] [--steps 5] [--device auto] [--models mopoe,mvae,mvtcae,mmvae,mmvae_plus,nexus]
 
 Both run in this process on the same batch of embedded PolyMNIST (5 modalities, the paper's conv networks with
 D = 512), sharing one set of networks (``baselines.multivae_compat``). A step is loss, backward and an Adam step.
@@ -53,7 +53,7 @@ def best_interleaved(step_a, step_b, steps: int, repeats: int, device: torch.dev
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="mopoe,mvae,mvtcae,mmvae")
+    parser.add_argument("--models", default="mopoe,mvae,mvtcae,mmvae,mmvae_plus,nexus")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=2)

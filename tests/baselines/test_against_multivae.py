@@ -8,7 +8,11 @@ Where the definitions differ, the test pins the difference:
 - MVAE with reconstruction weights: MultiVae weights the unimodal ELBOs' reconstructions too; MoPoE's MVAE (ours)
   uses weight 1 there (protocols.md 6.1). Equal weights (PolyMNIST) give the same objective.
 - MultiVae's PoE adds 1e-8 to every variance; ours is exact (log space), a 1e-8 relative difference.
+- MMVAE and MMVAE+ are compared on our samples (MultiVae draws Laplace noise another way); NEXUS with deterministic
+  encoders, and its top-level likelihood differs by a pinned factor and constant.
 """
+
+import math
 
 import pytest
 import torch
@@ -163,3 +167,106 @@ def test_mmvae_dreg_weights_and_loss_match_on_the_same_samples():
         torch.testing.assert_close(log_w[:, i], their_log_w[m], rtol=1e-5, atol=0)
     their_loss = theirs.dreg_looser(detached, samples, recon, data).loss
     torch.testing.assert_close(loss * 4, their_loss, rtol=1e-5, atol=0)
+
+
+def mmvae_plus_pair(objective: str, K: int):
+    """MMVAE+ in float64 with 4 + 3 latents, unequal reconstruction weights and auxiliary priors away from scale 1."""
+    cls = MODELS.get("mmvae_plus")
+    ours = cls(SPEC, cls.Config(latent_dim=4, private_dim=3, K=K, objective=objective, rec_weights=(1.0, 2.0, 0.5)))
+    ours = ours.double()
+    reinitialize(ours, 0)
+    with torch.no_grad():
+        ours.aux_logits.copy_(torch.linspace(-0.5, 0.5, 9, dtype=torch.float64).view(3, 3))
+    return ours, multivae_twin(ours)
+
+
+def mmvae_plus_their_inputs(ours, x, u, w_aux, detach: bool):
+    """MultiVae's (posteriors, embeddings, reconstructions) built on our samples: u (K, M, B, D), w_aux (K, M, M, B, Dw)."""
+    from torch.distributions import Laplace
+
+    k = ours.cfg.latent_dim
+    loc, scale = ours.experts(*ours.encode(x))
+    if detach:
+        loc, scale = loc.detach(), scale.detach()
+    posteriors = {
+        m: {"u": Laplace(loc[:, i, :k], scale[:, i, :k]), "w": Laplace(loc[:, i, k:], scale[:, i, k:])}
+        for i, m in enumerate(MODALITIES)
+    }
+    embeddings = {m: {"u": u[:, i, :, :k], "w": u[:, i, :, k:]} for i, m in enumerate(MODALITIES)}
+    recon = {}
+    for r, m in enumerate(MODALITIES):
+        recon[m] = {}
+        for d, target in enumerate(MODALITIES):
+            w = embeddings[m]["w"] if d == r else w_aux[:, r, d]
+            latent = torch.cat([embeddings[m]["u"], w], dim=-1)
+            out = ours.decoders[d](latent.reshape(-1, latent.shape[-1]))
+            recon[m][target] = out.reshape(*latent.shape[:2], *out.shape[1:])
+    return posteriors, embeddings, recon
+
+
+@pytest.mark.parametrize("objective,K", [("iwae", 1), ("iwae", 3), ("dreg", 3)])
+def test_mmvae_plus_log_weights_and_loss_match_on_the_same_samples(objective, K):
+    """MultiVae draws its Laplace noise differently, so both are evaluated on our samples (u and the auxiliary w). Its
+    fixed prior p(u) has scale 1 + 1e-6 (ours 1; a 1e-9 relative difference) and its loss is a sum over the batch."""
+    ours, theirs = mmvae_plus_pair(objective, K)
+    x = batch(4)
+    data = MultimodalBaseDataset(data=x, labels=torch.zeros(4))
+    log_w, u, w_aux = ours.log_weights(x, torch.Generator().manual_seed(0))
+    loss, _ = ours.loss(x, generator=torch.Generator().manual_seed(0))
+    posteriors, embeddings, recon = mmvae_plus_their_inputs(ours, x, u, w_aux, detach=objective == "dreg")
+    their_log_w, _ = theirs._compute_k_lws(posteriors, embeddings, recon, data)
+    for i, m in enumerate(MODALITIES):
+        torch.testing.assert_close(log_w[:, i], their_log_w[m], rtol=1e-5, atol=0)
+    their_loss = (theirs._dreg_looser if objective == "dreg" else theirs._iwae_looser)(posteriors, embeddings, recon, data)
+    torch.testing.assert_close(loss * 4, their_loss.loss, rtol=1e-5, atol=0)
+
+
+def test_mmvae_plus_dreg_gradients_match():
+    """The DReG gradient (encoders get w~^2, decoders and the auxiliary priors w~) equals MultiVae's on the same
+    samples, for every parameter, to 1e-5 of the parameter's largest gradient entry (MultiVae's prior scale 1 + 1e-6
+    moves d log p(u) / du by 1e-6 relative, which entries near zero cannot absorb in a purely relative test)."""
+    ours, theirs = mmvae_plus_pair("dreg", 3)
+    x = batch(4)
+    data = MultimodalBaseDataset(data=x, labels=torch.zeros(4))
+    loss, _ = ours.loss(x, generator=torch.Generator().manual_seed(0))
+    (loss * 4).backward()
+    ours_grads = {name: p.grad.clone() for name, p in ours.named_parameters()}
+    ours.zero_grad()
+    _, u, w_aux = ours.log_weights(x, torch.Generator().manual_seed(0))
+    posteriors, embeddings, recon = mmvae_plus_their_inputs(ours, x, u, w_aux, detach=True)
+    theirs._dreg_looser(posteriors, embeddings, recon, data).loss.backward()
+    for name, p in ours.named_parameters():
+        expected = ours_grads[name]
+        torch.testing.assert_close(p.grad, expected, rtol=1e-5, atol=1e-5 * expected.abs().max().item(), msg=name)
+
+
+def test_nexus_loss_matches_up_to_the_pinned_top_level_likelihood():
+    """Both levels on the same weights with the encoders and the nexus node made deterministic (log-variances of
+    -60, so no noise enters) and no forced dropout. Pinned difference: MultiVae scores the top-level reconstruction
+    as -ln N(z_m | z^_m, I) = ||z^_m - z_m||^2 / 2 + (D/2) ln 2 pi; ours (the MLD port's MSE) as ||z^_m - z_m||^2.
+    Its epoch e + 1 is our 0-based epoch e in the annealing."""
+    cls = MODELS.get("nexus")
+    small = {"latent_dim": 5, "nexus_dim": 3, "message_dim": 6, "hidden": (8, 7), "dropout": 0.0}
+    ours = cls(SPEC, cls.Config(**small, beta=1.5, nexus_beta=0.7, anneal_epochs=4, rec_weights=(1.0, 2.0, 0.5)))
+    ours = ours.double().train()
+    reinitialize(ours, 0)
+    with torch.no_grad():
+        for head in [e.logvar for e in ours.encoders] + [ours.node_logvar]:
+            head.weight.zero_()
+            head.bias.fill_(-60.0)
+    theirs = multivae_twin(ours).train()
+    x = batch(6)
+    ours.begin_epoch(1)
+    _, parts = ours.loss(x)
+    out = theirs(MultimodalBaseDataset(data=x, labels=torch.zeros(6)), epoch=2)
+    metrics = out.metrics
+    rec = sum(metrics[f"recon_loss_{m}"] for m in MODALITIES)
+    kl = sum(metrics[f"kl_{m}"] for m in MODALITIES)
+    their_top = sum(metrics[f"recon_z_{m}"] for m in MODALITIES) - 3 * 5 / 2 * math.log(2 * math.pi)
+    torch.testing.assert_close(parts["rec"], rec, rtol=1e-5, atol=0)
+    torch.testing.assert_close(parts["kl"], kl, rtol=1e-5, atol=0)
+    torch.testing.assert_close(parts["top_rec"], 2 * their_top, rtol=1e-5, atol=1e-9)
+    torch.testing.assert_close(parts["top_kl"], metrics["joint_KLD"], rtol=1e-5, atol=0)
+    annealed = 0.5 * (1.5 * parts["kl"] + 0.7 * parts["top_kl"])
+    pinned = parts["rec"] + annealed + parts["top_rec"] / 2 + 7.5 * math.log(2 * math.pi)
+    torch.testing.assert_close(out.loss, pinned, rtol=1e-5, atol=0)
