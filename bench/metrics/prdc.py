@@ -1,0 +1,67 @@
+"""Precision/recall with k-NN manifolds (Kynkäänniemi et al. 2019) and density/coverage (Naeem et al. 2020).
+
+With r_k(x) the distance from real x to its k-th nearest other real sample and r_k^fake(y) the same within the
+fake set (N real, M fake samples):
+    precision = (1/M) sum_y 1[exists x: ||y - x|| <= r_k(x)]                  (k = k_pr)
+    recall    = (1/N) sum_x 1[exists y: ||x - y|| <= r_k^fake(y)]             (k = k_pr)
+    density   = (1/(k M)) sum_y sum_x 1[||y - x|| <= r_k(x)]                  (k = k_dc)
+    coverage  = (1/N) sum_x 1[min_y ||x - y|| <= r_k(x)]                      (k = k_dc)
+Distances are exact Euclidean distances in float64 on the inputs' device, computed ``block`` rows at a time, so no
+distance matrix larger than block x max(N, M) is built.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def _distances(rows: Tensor, columns: Tensor) -> Tensor:
+    """||rows_i - columns_j|| from the differences themselves (not the expanded |a|^2 + |b|^2 - 2ab formula)."""
+    return torch.cdist(rows, columns, compute_mode="donot_use_mm_for_euclid_dist")
+
+
+def _kth_neighbour_radii(x: Tensor, ks: tuple[int, ...], block: int) -> list[Tensor]:
+    """For each k in ``ks``: the distance from every row of ``x`` to its k-th nearest other row, shape (N,)."""
+    radii: list[list[Tensor]] = [[] for _ in ks]
+    for start in range(0, x.shape[0], block):
+        d = _distances(x[start : start + block], x)
+        rows = torch.arange(d.shape[0], device=x.device)
+        d[rows, rows + start] = torch.inf  # exclude each sample itself
+        nearest = torch.topk(d, max(ks), dim=1, largest=False).values
+        for out, k in zip(radii, ks):
+            out.append(nearest[:, k - 1])
+    return [torch.cat(r) for r in radii]
+
+
+def prdc(real: Tensor, fake: Tensor, *, k_pr: int = 3, k_dc: int = 5, block: int = 4096) -> dict[str, float]:
+    """Precision, recall, density and coverage of ``fake (M, d)`` against ``real (N, d)`` (formulas above)."""
+    if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real and fake must be (N, d) and (M, d), got {tuple(real.shape)} and {tuple(fake.shape)}")
+    if min(k_pr, k_dc, block) < 1:
+        raise ValueError(f"k_pr, k_dc and block must be positive, got {k_pr}, {k_dc}, {block}")
+    for name, n, k in (("real", real.shape[0], max(k_pr, k_dc)), ("fake", fake.shape[0], k_pr)):
+        if n <= k:
+            raise ValueError(f"k = {k} nearest neighbours need more than {k} {name} samples, got {n}")
+    real = real.detach().to(torch.float64)
+    fake = fake.detach().to(real.device, torch.float64)
+    real_pr, real_dc = _kth_neighbour_radii(real, (k_pr, k_dc), block)
+    (fake_pr,) = _kth_neighbour_radii(fake, (k_pr,), block)
+
+    precise = torch.zeros((), dtype=torch.float64, device=real.device)
+    dense = torch.zeros((), dtype=torch.float64, device=real.device)
+    recalled = torch.zeros(real.shape[0], dtype=torch.bool, device=real.device)
+    nearest_fake = torch.full((real.shape[0],), torch.inf, dtype=torch.float64, device=real.device)
+    for start in range(0, fake.shape[0], block):
+        d = _distances(fake[start : start + block], real)  # (fake rows in this block, N)
+        precise += (d <= real_pr).any(dim=1).sum()
+        dense += (d <= real_dc).sum()
+        recalled |= (d <= fake_pr[start : start + block, None]).any(dim=0)
+        nearest_fake = torch.minimum(nearest_fake, d.min(dim=0).values)
+    n_fake = fake.shape[0]
+    return {
+        "precision": float(precise / n_fake),
+        "recall": float(recalled.double().mean()),
+        "density": float(dense / (k_dc * n_fake)),
+        "coverage": float((nearest_fake <= real_dc).double().mean()),
+    }
