@@ -84,6 +84,22 @@ def choose_experts(observed: Tensor, generator: torch.Generator | None = None) -
     return torch.where(observed, u, -1.0).argmax(dim=1)
 
 
+def iwae_bound(log_w: Tensor) -> Tensor:
+    """Per sample (B,): (1/M) sum_r log (1/K) sum_k w_rk from log w (K, M, B)."""
+    return (torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])).mean(dim=0)
+
+
+def dreg_surrogate(log_w: Tensor, samples: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    """The DReG surrogate -mean_b (1/M) sum_r sum_k w~_rk log w_rk (w~ self-normalised over the K samples of
+    log w (K, M, B)), with the gradient reaching ``samples`` (K, M, B, D) multiplied by w~, so the encoders get w~^2.
+    The experts must be detached inside log w. Parts: "iwae", the bound per sample (higher is better)."""
+    weights = torch.softmax(log_w.detach(), dim=0)
+    if samples.requires_grad:
+        samples.register_hook(lambda grad: weights.unsqueeze(-1) * grad)
+    surrogate = (weights * log_w).sum(dim=0).mean(dim=0)  # (B,)
+    return -surrogate.mean(), {"iwae": iwae_bound(log_w.detach()).mean()}
+
+
 @MODELS.register("mmvae")
 class MMVAE(MultimodalVAE):
     Config: ClassVar[type[MMVAEConfig]] = MMVAEConfig
@@ -146,15 +162,9 @@ class MMVAE(MultimodalVAE):
         return torch.stack(log_w, dim=1), z
 
     def dreg_loss(self, x: dict[str, Tensor], generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
-        """The DReG surrogate -mean_b (1/M) sum_r sum_k w~_rk log w_rk, with the gradient reaching z multiplied by
-        w~ (so the encoders get w~^2). Parts: "iwae", the bound itself per sample (higher is better)."""
+        """``dreg_surrogate`` of this model's log-weights. Parts: "iwae", the bound itself per sample."""
         log_w, z = self.log_weights(x, generator)
-        weights = torch.softmax(log_w.detach(), dim=0)  # self-normalised over the K samples
-        if z.requires_grad:
-            z.register_hook(lambda grad: weights.unsqueeze(-1) * grad)
-        surrogate = (weights * log_w).sum(dim=0).mean(dim=0)  # (B,)
-        bound = (torch.logsumexp(log_w.detach(), dim=0) - math.log(log_w.shape[0])).mean(dim=0)
-        return -surrogate.mean(), {"iwae": bound.mean()}
+        return dreg_surrogate(log_w, z)
 
     @torch.no_grad()
     def generate(

@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from baselines.mmvae import choose_experts, laplace_log_prob, laplace_sample
+from baselines.mmvae import choose_experts, dreg_surrogate, iwae_bound, laplace_log_prob, laplace_sample
 from baselines.posteriors import laplace_nll
 from baselines.vae import MultimodalVAE, VAEConfig
 from bench.errors import BenchError
@@ -143,14 +143,10 @@ class MMVAEPlus(MultimodalVAE):
         """-mean_b L (``iwae``) or the DReG surrogate -mean_b (1/M) sum_r sum_k w~_rk log w_rk (``dreg``). Parts:
         "iwae", the bound per sample (higher is better)."""
         log_w, u, _ = self.log_weights(x, generator)
-        bound = (torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])).mean(dim=0)  # (B,)
-        if self.cfg.objective == "iwae":
-            return -bound.mean(), {"iwae": bound.detach().mean()}
-        weights = torch.softmax(log_w.detach(), dim=0)
-        if u.requires_grad:
-            u.register_hook(lambda grad: weights.unsqueeze(-1) * grad)
-        surrogate = (weights * log_w).sum(dim=0).mean(dim=0)
-        return -surrogate.mean(), {"iwae": bound.detach().mean()}
+        if self.cfg.objective == "dreg":
+            return dreg_surrogate(log_w, u)
+        bound = iwae_bound(log_w)
+        return -bound.mean(), {"iwae": bound.detach().mean()}
 
     @torch.no_grad()
     def generate(

@@ -112,6 +112,10 @@ class Nexus(MultimodalVAE):
         hidden = self.node((h * weight).sum(dim=1) / weight.sum(dim=1))
         return self.node_mu(hidden), self.node_logvar(hidden)
 
+    def decode_codes(self, z: Tensor) -> dict[str, Tensor]:
+        """Each modality's Laplace location from its own code: z (B, M, D) -> dict[m, (B, C, H, W)]."""
+        return {m: decoder(z[:, i]) for i, (m, decoder) in enumerate(zip(self.modalities, self.decoders))}
+
     def top_decode(self, n: Tensor) -> Tensor:
         """z^_m(n) for every modality, (B, M, D)."""
         return torch.stack([decoder(n) for decoder in self.top_decoders], dim=1)
@@ -122,8 +126,7 @@ class Nexus(MultimodalVAE):
         cfg = self.cfg
         mu, logvar = self.encode(x)  # (B, M, D)
         z = reparameterize(mu, logvar, generator)
-        loc = {m: decoder(z[:, i]) for i, (m, decoder) in enumerate(zip(self.modalities, self.decoders))}
-        rec = self.reconstruction(x, loc)
+        rec = self.reconstruction(x, self.decode_codes(z))
         kl = gaussian_kl(mu, logvar).mean(dim=0).sum()  # sum_m mean_b KL(q(z_m | x_m) || N(0, I))
         target = z.detach()
         keep = forced_dropout(z.shape[0], z.shape[1], cfg.dropout if self.training else 0.0, generator, z.device)
@@ -147,11 +150,11 @@ class Nexus(MultimodalVAE):
         z = reparameterize(mu, logvar, generator)
         n_mu, n_logvar = self.nexus_posterior(z, observed)
         z = torch.where(observed.unsqueeze(-1), z, self.top_decode(reparameterize(n_mu, n_logvar, generator)))
-        return self._to_images({m: dec(z[:, i]) for i, (m, dec) in enumerate(zip(self.modalities, self.decoders))})
+        return self._to_images(self.decode_codes(z))
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         """n ~ N(0, I) (n, D_n), then z^_m(n), decoded."""
         zeros = self.node_mu.weight.new_zeros(n, self.cfg.nexus_dim)
         z = self.top_decode(reparameterize(zeros, zeros, generator))
-        return self._to_images({m: dec(z[:, i]) for i, (m, dec) in enumerate(zip(self.modalities, self.decoders))})
+        return self._to_images(self.decode_codes(z))
