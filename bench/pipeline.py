@@ -1,4 +1,5 @@
-"""The stages of one suite run, top to bottom: data, classifiers, models, coherence, tables."""
+"""The stages of one suite run, top to bottom: data, classifiers, real features, models, one generation pass scored
+for coherence and quality, tables."""
 
 from __future__ import annotations
 
@@ -16,12 +17,23 @@ from bench.data.files import load_dataset, manifest_path, save_dataset
 from bench.devices import resolve_device
 from bench.errors import BenchError
 from bench.interface import DataSpec, build_model
-from bench.metrics.coherence import evaluate_coherence
+from bench.metrics.coherence import CoherenceCounter, generation_pass
+from bench.metrics.features import ClassifierFeatures, FeatureExtractor, InceptionFeatures, find_inception_weights
+from bench.metrics.quality import FeatureCollector, RealFeatures, real_features
 from bench.plots import save_sample_grid
 from bench.registry import MODELS, SUITES
 from bench.run import RunConfig
 from bench.store import Store, provenance, save_json, stable_hash
-from bench.tables import coherence_columns, summarize, write_tables
+from bench.tables import (
+    FEATURE_LABELS,
+    FEATURE_NAMES,
+    coherence_columns,
+    fd_columns,
+    prdc_columns,
+    summarize,
+    summary_columns,
+    write_tables,
+)
 from classifiers.nets import DigitClassifier
 from classifiers.train import classifier_accuracy, train_classifiers
 
@@ -73,6 +85,44 @@ def load_classifiers(train, test, scale, data_key: str, store: Store, device, pr
     return clfs, {**record, "key": key}
 
 
+def load_inception(cfg: RunConfig, device) -> tuple[tuple[InceptionFeatures, str] | None, str | None]:
+    """(the FID Inception network, its identity key) if a weights file is found (``find_inception_weights``),
+    else (None, the reason FID is unavailable). Never an untrained network; a corrupt or mismatched file is a
+    ``BenchError``. Called before any other stage, so a bad file fails the run at once."""
+    path, reason = find_inception_weights(cfg.inception_weights)
+    if path is None:
+        return None, reason
+    net = InceptionFeatures(path, device=device)
+    return (net, stable_hash("inception", str(path.resolve()), path.stat().st_size)), None
+
+
+def feature_spaces(
+    clfs: dict, clf_key: str, inception: tuple[InceptionFeatures, str] | None
+) -> dict[str, tuple[dict[str, FeatureExtractor], str]]:
+    """name -> (extractor per modality, identity key) for each feature space quality is scored in: the
+    classifiers' penultimate features ("clf", always) and Inception pool3 ("inception", FID) when loaded."""
+    spaces = {"clf": ({m: ClassifierFeatures(c) for m, c in clfs.items()}, clf_key)}
+    if inception is not None:
+        net, key = inception
+        spaces["inception"] = ({m: net for m in clfs}, key)
+    return spaces
+
+
+def load_real_features(test, data_key: str, name: str, space, store: Store, device) -> tuple[dict, float]:
+    """Features of the real test images per modality in one feature space, computed once and cached; and the
+    seconds spent (0 on a cache hit)."""
+    extractors, identity = space
+    key = stable_hash("features", data_key, name, identity)
+    start = time.perf_counter()
+
+    def compute() -> tuple[dict, dict]:
+        feats = {m: real_features(test, m, extractor, device).cpu() for m, extractor in extractors.items()}
+        return feats, {"extractor": name, "n": len(test), "dims": {m: f.shape[1] for m, f in feats.items()}}
+
+    feats, _ = store.cached_torch("features", key, compute)
+    return {m: RealFeatures(f.to(device)) for m, f in feats.items()}, time.perf_counter() - start
+
+
 def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, data_key: str, store: Store, device):
     """Fit model ``name`` with ``seed`` (or load its cached weights) and return it in eval mode on ``device``."""
     model = build_model(name, spec, cfg.scale)
@@ -110,6 +160,8 @@ def run(cfg: RunConfig) -> str:
     out = Path(cfg.out) / suite.name
     store = Store(Path(cfg.out) / "cache")
     timings: dict[str, float] = {}
+    inception, fid_unavailable = load_inception(cfg, device)
+    unavailable = {} if fid_unavailable is None else {"inception": fid_unavailable}
 
     start = time.perf_counter()
     train, test, manifest, data_key = load_data(suite, scale, cfg, store)
@@ -120,6 +172,13 @@ def run(cfg: RunConfig) -> str:
     clfs, clf_record = load_classifiers(train, test, scale, data_key, store, device, cfg.progress)
     timings["classifiers"] = time.perf_counter() - start
 
+    spaces = feature_spaces(clfs, clf_record["key"], inception)
+    real = {}
+    for space_name, space in spaces.items():
+        real[space_name], timings[f"real features ({space_name})"] = load_real_features(
+            test, data_key, space_name, space, store, device
+        )
+
     records = []
     for name in model_names:
         for seed in seeds:
@@ -128,16 +187,20 @@ def run(cfg: RunConfig) -> str:
             train_s = time.perf_counter() - start
             start = time.perf_counter()
             generator = torch.Generator(device=device).manual_seed(seed)
-            result = evaluate_coherence(
+            counter = CoherenceCounter(spec.modalities, clfs, device)
+            collectors = {name_: FeatureCollector(spec.modalities, ex) for name_, (ex, _) in spaces.items()}
+            n_joint = generation_pass(
                 model,
                 test,
-                clfs,
+                [counter, *collectors.values()],
                 batch_size=scale.eval_batch_size,
                 n_joint=scale.n_joint,
                 generator=generator,
                 device=device,
                 progress=cfg.progress,
             )
+            result = counter.result(len(test), n_joint)
+            quality = {space: c.result(space, real[space]) for space, c in collectors.items()}
             eval_s = time.perf_counter() - start
             save_sample_grid(model, test, out / "samples" / f"{name}-{cfg.scale}-seed{seed}.png", rows=scale.grid_rows, seed=seed)
             record = {
@@ -145,8 +208,14 @@ def run(cfg: RunConfig) -> str:
                 "scale": cfg.scale,
                 "model": name,
                 "seed": seed,
-                "metrics": {"joint": result.joint, **{f"k{k}": v for k, v in result.by_size().items()}},
+                "metrics": {
+                    "joint": result.joint,
+                    **{f"k{k}": v for k, v in result.by_size().items()},
+                    **{key: v for q in quality.values() for key, v in q.metrics().items()},
+                },
                 "coherence": result.to_dict(),
+                "quality": {space: q.to_dict() for space, q in quality.items()},
+                "quality_unavailable": unavailable,
                 "model_record": model_record,
                 "classifiers": {"key": clf_record["key"], "test_accuracy": clf_record["test_accuracy"]},
                 "data": manifest,
@@ -161,17 +230,61 @@ def run(cfg: RunConfig) -> str:
                 timings[f"{name}/seed{seed} train: {stage} (as recorded)"] = seconds
             timings[f"{name}/seed{seed} evaluate"] = eval_s
 
-    columns = coherence_columns(len(spec.modalities))
+    modalities = tuple(spec.modalities)
+    columns = coherence_columns(len(modalities))
     stats = summarize(records, columns)
     accuracy = ", ".join(f"{m} {a:.3f}" for m, a in clf_record["test_accuracy"].items())
+    data_text = f"{cfg.scale} scale, {len(test)} test tuples, data {manifest.get('source', '?')}"
     caption = (
-        f"PolyMNIST coherence ({cfg.scale} scale, {len(test)} test tuples, data {manifest.get('source', '?')}). "
-        f"Joint: all {len(spec.modalities)} classifiers agree on a prior sample. k=K: accuracy of a generated "
+        f"PolyMNIST coherence ({data_text}). "
+        f"Joint: all {len(modalities)} classifiers agree on a prior sample. k=K: accuracy of a generated "
         f"modality given K others, averaged over subsets and targets not given. Classifier test accuracy: {accuracy}."
     )
     table_path = write_tables(stats, columns, out, "coherence", caption=caption)
-    save_json({"classifiers": clf_record, "timings_s": timings, "provenance": provenance(device)}, out / "summary.json")
-    lines = [table_path.read_text(), f"classifier test accuracy: {accuracy}"]
+    samples_text = (
+        f"{len(test)} real test images per modality; {len(test)} generated per (subset, target not in it) and "
+        f"{records[0]['coherence']['n_joint']} unconditional samples per modality"
+    )
+    for space in spaces:
+        label, features = FEATURE_LABELS[space], FEATURE_NAMES[space]
+        fd_caption = (
+            f"PolyMNIST {label}: Fréchet distance in {features} features ({data_text}; {samples_text}). "
+            f"Per modality: unconditional samples; k=K: conditional, averaged over subsets of size K and targets "
+            f"not in them."
+        )
+        fd_cols = fd_columns(space, modalities)
+        write_tables(summarize(records, fd_cols), fd_cols, out, f"quality-{space}", caption=fd_caption)
+        pr_caption = (
+            f"PolyMNIST precision/recall (k=3) and density/coverage (k=5) in {features} features ({data_text}; "
+            f"{samples_text}). P, R, D, C: unconditional samples, mean over modalities; P/R k=K: conditional."
+        )
+        pr_cols = prdc_columns(space, len(modalities))
+        write_tables(summarize(records, pr_cols), pr_cols, out, f"prdc-{space}", caption=pr_caption)
+    summary_cols = summary_columns(len(modalities), list(spaces))
+    described = [
+        f"{FEATURE_LABELS[s_]}: Fréchet distance in {FEATURE_NAMES[s_]} features, unconditional (mean over "
+        f"modalities) and conditional per subset size; P/R: unconditional, in the same features"
+        for s_ in spaces
+    ]
+    described += [f"{FEATURE_LABELS[s_]} unavailable: {why}" for s_, why in unavailable.items()]
+    summary_caption = f"PolyMNIST summary ({data_text}; {samples_text}). " + ". ".join(described) + "."
+    summary_path = write_tables(
+        summarize(records, summary_cols),
+        summary_cols,
+        out,
+        "summary",
+        caption=summary_caption,
+        constant={FEATURE_LABELS[s_]: "unavailable" for s_ in unavailable},
+    )
+    save_json(
+        {"classifiers": clf_record, "quality_unavailable": unavailable, "timings_s": timings,
+         "provenance": provenance(device)},
+        out / "summary.json",
+    )
+    lines = [summary_path.read_text(), f"classifier test accuracy: {accuracy}"]
     lines += [f"{stage}: {seconds:.1f} s" for stage, seconds in timings.items()]
-    lines.append(f"tables: {table_path} (.tex, .csv); records: {out / 'runs' / cfg.scale}; samples: {out / 'samples'}")
+    lines.append(
+        f"tables: {summary_path}, {table_path}, quality-*.md, prdc-*.md (each also .tex, .csv); "
+        f"records: {out / 'runs' / cfg.scale}; samples: {out / 'samples'}"
+    )
     return "\n".join(lines)

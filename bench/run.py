@@ -1,4 +1,4 @@
-"""``python -m bench.run --suite polymnist``: data -> classifiers -> models -> coherence -> tables.
+"""``python -m bench.run --suite polymnist``: data -> classifiers -> models -> coherence and quality -> tables.
 
 Every stage output is cached under ``<out>/cache/<stage>/<key>`` where the key hashes the stage config and
 its upstream keys, so a rerun skips finished stages and a changed config recomputes only what it touches.
@@ -33,6 +33,7 @@ class RunConfig:
     data_root: str | None = None
     out: str = "results"
     progress: bool = True
+    inception_weights: str | None = None  # None: $BENCH_INCEPTION_WEIGHTS, then the torch hub cache
 
     @classmethod
     def from_cli(cls, args: argparse.Namespace) -> "RunConfig":
@@ -56,6 +57,7 @@ class RunConfig:
             data_root=args.data_root,
             out=args.out,
             progress=not args.no_progress,
+            inception_weights=args.inception_weights,
         )
 
 
@@ -90,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the embedded offline PolyMNIST built from packaged MNIST digits and photographs)",
     )
     where.add_argument("--out", default="results", help="output folder for tables, records and cache (default: %(default)s)")
+    where.add_argument(
+        "--inception-weights",
+        metavar="PATH",
+        help="pytorch-fid's FID Inception weights (pt_inception-2015-12-05-6726825d.pth) for FID (default: "
+        "$BENCH_INCEPTION_WEIGHTS, then the torch hub cache; if none is found FID is reported unavailable, and the "
+        "classifier-feature FD, precision/recall and density/coverage are reported as always)",
+    )
     where.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -103,6 +103,100 @@ class CoherenceResult:
         }
 
 
+class GenerationConsumer(Protocol):
+    """Receives what one evaluation pass generates (``generation_pass``)."""
+
+    def conditional(self, out: Mapping[str, Tensor], labels: Tensor, n_subsets: int) -> None:
+        """One test batch of b tuples under every subset: row s * b + i of ``out[m]`` is tuple i given subset s;
+        ``labels`` (b,) are the tuples' digits."""
+
+    def joint(self, samples: Mapping[str, Tensor]) -> None:
+        """One chunk of unconditional samples."""
+
+
+def generation_pass(
+    model: MultimodalModel,
+    test: MultimodalDataset,
+    consumers: Sequence[GenerationConsumer],
+    *,
+    batch_size: int = 256,
+    n_joint: int | None = None,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    progress: bool = False,
+) -> int:
+    """Generate once for every metric: each batch of b test tuples is expanded to b * (2^M - 1) rows, every tuple
+    under every subset mask, and ``model.generate`` is called once on it (ceil(N / batch_size) calls; the full
+    tuple is passed in ``x``, the mask says which modalities the model may use). Then ``n_joint`` (default
+    ``len(test)``) samples from ``model.sample`` in calls of at most ``batch_size * (2^M - 1)`` rows. Every output
+    is handed to each consumer. Memory: one call holds ``batch_size * (2^M - 1)`` rows of every modality (7,936 for
+    PolyMNIST at batch_size=256), inputs and outputs, plus the model's activations. Returns ``n_joint``."""
+    modalities = tuple(model.modalities)
+    if len(test) == 0:
+        raise ValueError("empty test set")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    n_joint = len(test) if n_joint is None else n_joint
+    if n_joint < 1:
+        raise ValueError(f"n_joint must be positive, got {n_joint}")
+    device = torch.device(device)
+    masks = all_subsets(len(modalities)).to(device)
+    n_subsets = masks.shape[0]
+    with torch.no_grad():
+        batches = test.batches(batch_size, device=device)
+        for x, y in tqdm(batches, total=math.ceil(len(test) / batch_size), desc="generate", disable=not progress):
+            b = y.shape[0]
+            observed = masks.repeat_interleave(b, dim=0)
+            expanded = {m: x[m].repeat(n_subsets, *([1] * (x[m].ndim - 1))) for m in modalities}
+            out = model.generate(expanded, observed, generator=generator)
+            for consumer in consumers:
+                consumer.conditional(out, y, n_subsets)
+        chunks = _chunks(n_joint, batch_size * n_subsets)
+        total = math.ceil(n_joint / (batch_size * n_subsets))
+        for n in tqdm(chunks, total=total, desc="sample", disable=not progress):
+            samples = model.sample(n, generator=generator)
+            for consumer in consumers:
+                consumer.joint(samples)
+    return n_joint
+
+
+class CoherenceCounter:
+    """A ``GenerationConsumer`` that counts classifier hits: per (subset, target) and joint agreement."""
+
+    def __init__(self, modalities: Sequence[str], classifiers: Mapping[str, nn.Module], device: torch.device):
+        missing = [m for m in modalities if m not in classifiers]
+        if missing:
+            raise ValueError(f"modalities {missing} lack a classifier")
+        self.modalities = tuple(modalities)
+        self.classifiers = classifiers
+        self.device = device
+        for clf in classifiers.values():
+            clf.eval()
+        self.correct = torch.zeros(2 ** len(modalities) - 1, len(modalities), dtype=torch.int64, device=device)
+        self.coherent = torch.zeros((), dtype=torch.int64, device=device)
+
+    def conditional(self, out: Mapping[str, Tensor], labels: Tensor, n_subsets: int) -> None:
+        b = labels.shape[0]
+        labels = labels.to(self.device).repeat(n_subsets)
+        for t, m in enumerate(self.modalities):
+            hits = _predict(self.classifiers[m], out[m], self.device) == labels
+            self.correct[:, t] += hits.view(n_subsets, b).sum(dim=1)
+
+    def joint(self, samples: Mapping[str, Tensor]) -> None:
+        preds = torch.stack([_predict(self.classifiers[m], samples[m], self.device) for m in self.modalities])
+        self.coherent += (preds == preds[0]).all(dim=0).sum()
+
+    def result(self, n_test: int, n_joint: int) -> CoherenceResult:
+        return CoherenceResult(
+            modalities=self.modalities,
+            subsets=all_subsets(len(self.modalities)),
+            conditional=self.correct.cpu().double() / n_test,
+            joint=int(self.coherent) / n_joint,
+            n_test=n_test,
+            n_joint=n_joint,
+        )
+
+
 def evaluate_coherence(
     model: MultimodalModel,
     test: MultimodalDataset,
@@ -114,16 +208,8 @@ def evaluate_coherence(
     device: torch.device | str | None = None,
     progress: bool = False,
 ) -> CoherenceResult:
-    """Conditional coherence for every (subset, target) over the whole test set, and joint coherence.
-
-    Conditional pass: each batch of b test tuples is expanded to b * (2^M - 1) rows, every tuple under every
-    subset mask, and ``model.generate`` is called once on it, so there are ceil(N / batch_size) calls. The
-    full tuple is passed in ``x``; the mask says which modalities the model may use. Memory: one call holds
-    ``batch_size * (2^M - 1)`` rows of every modality (7,936 for PolyMNIST at batch_size=256), inputs and
-    outputs, plus the model's own activations; lower ``batch_size`` if that does not fit.
-
-    Joint pass: ``n_joint`` (default ``len(test)``) samples from ``model.sample``, drawn in calls of at most
-    ``batch_size * (2^M - 1)`` rows (the same row budget as the conditional pass).
+    """Conditional coherence for every (subset, target) over the whole test set, and joint coherence, from one
+    ``generation_pass`` (its docstring gives the batching and memory).
 
     ``classifiers[m]`` maps a quantized ``float (B, C, H, W)`` image of modality m to class scores ``(B, K)``;
     each is switched to eval mode (and left there). ``generator`` is handed to the model's ``generate`` and
@@ -131,53 +217,16 @@ def evaluate_coherence(
     classification and counting happen. ``progress`` shows tqdm bars over test batches and joint batches.
     """
     modalities = tuple(model.modalities)
-    missing = [m for m in modalities if m not in classifiers or m not in test.images]
+    missing = [m for m in modalities if m not in test.images]
     if missing:
-        raise ValueError(f"modalities {missing} lack a classifier or test images")
-    if len(test) == 0:
-        raise ValueError("empty test set")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    n_joint = len(test) if n_joint is None else n_joint
-    if n_joint < 1:
-        raise ValueError(f"n_joint must be positive, got {n_joint}")
+        raise ValueError(f"modalities {missing} lack test images")
     device = device_of(classifiers.values()) if device is None else torch.device(device)
-    for clf in classifiers.values():
-        clf.eval()
-
-    masks = all_subsets(len(modalities))
-    n_subsets = masks.shape[0]
-    joint_rows = batch_size * n_subsets
-    with torch.no_grad():
-        device_masks = masks.to(device)
-        correct = torch.zeros(n_subsets, len(modalities), dtype=torch.int64, device=device)
-        batches = test.batches(batch_size, device=device)
-        for x, y in tqdm(batches, total=math.ceil(len(test) / batch_size), desc="coherence", disable=not progress):
-            b = y.shape[0]
-            # Row s * b + i of the expanded batch is test tuple i under subset s.
-            observed = device_masks.repeat_interleave(b, dim=0)
-            expanded = {m: x[m].repeat(n_subsets, *([1] * (x[m].ndim - 1))) for m in modalities}
-            out = model.generate(expanded, observed, generator=generator)
-            labels = y.repeat(n_subsets)
-            for t, m in enumerate(modalities):
-                hits = _predict(classifiers[m], out[m], device) == labels
-                correct[:, t] += hits.view(n_subsets, b).sum(dim=1)
-
-        coherent = torch.zeros((), dtype=torch.int64, device=device)
-        chunks = _chunks(n_joint, joint_rows)
-        for n in tqdm(chunks, total=math.ceil(n_joint / joint_rows), desc="joint coherence", disable=not progress):
-            samples = model.sample(n, generator=generator)
-            preds = torch.stack([_predict(classifiers[m], samples[m], device) for m in modalities])
-            coherent += (preds == preds[0]).all(dim=0).sum()
-
-    return CoherenceResult(
-        modalities=modalities,
-        subsets=masks,
-        conditional=correct.cpu().double() / len(test),
-        joint=int(coherent) / n_joint,
-        n_test=len(test),
-        n_joint=n_joint,
+    counter = CoherenceCounter(modalities, classifiers, device)
+    n_joint = generation_pass(
+        model, test, [counter], batch_size=batch_size, n_joint=n_joint, generator=generator, device=device,
+        progress=progress,
     )
+    return counter.result(len(test), n_joint)
 
 
 def _predict(clf: nn.Module, images: Tensor, device: torch.device) -> Tensor:

@@ -9,6 +9,15 @@ import torch
 from bench.run import main
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_inception_weights(tmp_path_factory):
+    """No FID weights anywhere (as on CI): FID must be reported unavailable, whatever this machine's hub cache holds."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("BENCH_INCEPTION_WEIGHTS", raising=False)
+        patch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch-home")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
@@ -37,6 +46,31 @@ def test_quick_run_writes_tables_records_and_samples(quick_run):
     assert set(mld_record["model_record"]["train"]["extra"]["seconds"]) == {"autoencoders", "score"}
 
 
+def test_quick_run_scores_quality_in_classifier_features_and_reports_fid_unavailable(quick_run):
+    _, out = quick_run
+    root = out / "polymnist"
+    summary = pd.read_csv(root / "summary.csv")
+    for model in ("mld", "mopoe"):
+        rows = summary[summary.model == model].set_index("metric")["mean"]
+        assert rows["fd_clf_uncond"] > 0 and all(rows[f"fd_clf_k{k}"] > 0 for k in range(1, 5))
+        assert 0 <= rows["precision_clf_uncond"] <= 1 and 0 <= rows["recall_clf_uncond"] <= 1
+        assert {"k1", "joint"} <= set(rows.index)
+    markdown = (root / "summary.md").read_text()
+    header = next(line for line in markdown.splitlines() if line.startswith("| Model"))
+    assert "FD-clf uncond" in header and "P (clf)" in header and "FID" in header
+    assert "| unavailable |" in markdown and "no Inception weights" in markdown
+    assert "300 real test images per modality" in markdown
+    for stem in ("quality-clf", "prdc-clf", "summary"):
+        assert (root / f"{stem}.tex").exists() and (root / f"{stem}.csv").exists()
+    record = json.loads((root / "runs" / "quick" / "mopoe-seed0.json").read_text())
+    quality = record["quality"]["clf"]
+    assert quality["n_real"] == quality["n_conditional"] == 300
+    assert set(quality["conditional"]["fd"]["m0"]) == {"m1", "m2", "m3", "m4"}  # targets outside the subset
+    assert "m0" not in quality["conditional"]["fd"]["m0+m1"]
+    assert "inception" in record["quality_unavailable"] and "inception" not in record["quality"]
+    assert len(list((out / "cache" / "features").glob("*.pt"))) == 1  # the real test features, computed once
+
+
 def test_rerun_reuses_cached_stages(quick_run, capsys):
     code, out = quick_run
     weights = sorted((out / "cache" / "models").glob("*.pt"))
@@ -45,6 +79,38 @@ def test_rerun_reuses_cached_stages(quick_run, capsys):
     assert sorted((out / "cache" / "models").glob("*.pt")) == weights
     assert [p.stat().st_mtime_ns for p in weights] == mtimes
     assert "mopoe" in capsys.readouterr().out
+    assert len(list((out / "cache" / "features").glob("*.pt"))) == 1
+
+
+def test_truncated_inception_weights_stop_the_run_before_any_work(tmp_path, capsys):
+    path = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
+    path.write_bytes(b"PK\x03\x04 truncated")
+    argv = ["--suite", "polymnist", "--scale", "quick", "--inception-weights", str(path), "--out", str(tmp_path / "o")]
+    assert main([*argv, "--no-progress", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(path) in err and "Traceback" not in err
+    assert not (tmp_path / "o" / "cache").exists()
+
+
+def test_inception_weights_add_a_fid_feature_space(tmp_path):
+    """A weights file (default-initialised, in pytorch-fid's layout) gives an "inception" space next to "clf";
+    without one there is only "clf". (The pool3 features themselves are tested in metrics/test_features.py.)"""
+    from bench.metrics.features import fid_inception_net
+    from bench.pipeline import feature_spaces, load_inception
+    from bench.run import RunConfig
+    from classifiers.nets import DigitClassifier
+
+    clfs = {"m0": DigitClassifier(), "m1": DigitClassifier()}
+    assert load_inception(RunConfig(suite="polymnist"), "cpu")[0] is None
+    assert set(feature_spaces(clfs, "k", None)) == {"clf"}
+    path = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
+    torch.save(fid_inception_net().state_dict(), path)
+    inception, reason = load_inception(RunConfig(suite="polymnist", inception_weights=str(path)), "cpu")
+    assert reason is None
+    spaces = feature_spaces(clfs, "k", inception)
+    assert set(spaces) == {"clf", "inception"}
+    extractors, _ = spaces["inception"]
+    assert extractors["m1"].features(torch.rand(2, 3, 28, 28)).shape == (2, 2048)
 
 
 def test_mld_variants_share_one_autoencoder_stage(quick_run):
@@ -71,6 +137,9 @@ def test_every_baseline_trains_and_is_scored_at_quick_scale(quick_run):
         assert 0 <= record["metrics"]["k1"] <= 1
         assert (root / "samples" / f"{name}-quick-seed0.png").stat().st_size > 0
     assert set(others) <= set(pd.read_csv(root / "coherence.csv").model)
+    summary = pd.read_csv(root / "summary.csv")
+    scored = summary[summary.metric.isin(["fd_clf_uncond", "precision_clf_uncond", "recall_clf_uncond"])]
+    assert set(others) <= set(scored.model) and scored["mean"].notna().all()
 
 
 @pytest.mark.parametrize(

@@ -39,3 +39,21 @@ def test_write_tables_writes_three_formats(tmp_path):
     assert "\\toprule" in (tmp_path / "coherence.tex").read_text()
     csv = pd.read_csv(tmp_path / "coherence.csv")
     assert set(csv.columns) == {"model", "metric", "mean", "std", "n"} and len(csv) == 6
+
+
+def test_summary_columns_and_an_unavailable_feature_space(tmp_path):
+    from bench.tables import summary_columns
+
+    columns = summary_columns(3, ["clf"])
+    assert [c.key for c in columns] == [
+        "joint", "k1", "k2", "fd_clf_uncond", "fd_clf_k1", "fd_clf_k2", "precision_clf_uncond", "recall_clf_uncond"
+    ]
+    recs = [
+        {"model": "a", "seed": s, "metrics": {**{c.key: 0.1 * (s + 1) for c in columns}}} for s in range(2)
+    ]
+    md = write_tables(summarize(recs, columns), columns, tmp_path, "summary", caption="C.", constant={"FID": "unavailable"})
+    header, _, row = md.read_text().splitlines()[2:5]
+    assert "FD-clf uncond ↓" in header and "P (clf) ↑" in header and header.index("FID") < header.index("seeds")
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells == ["a"] + ["0.150 ± 0.071"] * 8 + ["unavailable", "2"]
+    assert "unavailable" not in (tmp_path / "summary.csv").read_text()  # the long-form CSV holds numbers only

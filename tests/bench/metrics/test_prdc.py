@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.metrics.prdc import prdc
+from bench.metrics.prdc import prdc, real_radii
 
 
 def reference(real: np.ndarray, fake: np.ndarray, k_pr: int, k_dc: int) -> dict[str, float]:
@@ -105,3 +105,11 @@ def test_invalid_inputs():
         prdc(real, fake[:3])
     with pytest.raises(ValueError, match="positive"):
         prdc(real, fake, block=0)
+
+
+def test_precomputed_real_radii_give_the_same_scores():
+    real, fake = overlapping_sets(seed=4)
+    radii = real_radii(real, k_pr=2, k_dc=6, block=50)
+    assert prdc(real, fake, k_pr=2, k_dc=6, radii=radii) == prdc(real, fake, k_pr=2, k_dc=6)
+    with pytest.raises(ValueError, match="radii"):
+        prdc(real, fake, radii=(radii[0][:-1], radii[1]))

@@ -1,0 +1,166 @@
+"""Sample quality in a feature space: Fréchet distance, precision/recall and density/coverage of generated images
+against the real test images of the same modality (protocols.md 5, "recommended benchmark FID").
+
+For a feature extractor phi and target modality t:
+- unconditional: the n_joint prior samples' phi(x̂_t) against phi(x_t) of every test tuple;
+- conditional, for every subset S with t not in S (reconstructions are excluded): phi(x̂_t | x_S) of every test
+  tuple against the same real set; per subset size k the mean over every such (S, t), each pair weighted equally.
+Generated images are quantised to the uint8 grid first, as for coherence. FD uses ``bench.metrics.frechet``,
+precision/recall (k = 3) and density/coverage (k = 5) ``bench.metrics.prdc``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+from bench.data.dataset import MultimodalDataset, quantize
+from bench.metrics.features import FeatureExtractor
+from bench.metrics.frechet import FeatureStats, frechet_distance
+from bench.metrics.prdc import prdc, real_radii
+from bench.metrics.subsets import all_subsets, subset_names
+
+METRICS = ("fd", "precision", "recall", "density", "coverage")
+
+
+@dataclass
+class QualityResult:
+    """One model's quality in one feature space. ``conditional[metric]``: float64 (S, M), NaN where t is in S;
+    ``unconditional[metric]``: float64 (M,). ``subsets``: bool (S, M) in ``bench.metrics.subsets`` order."""
+
+    extractor: str
+    modalities: tuple[str, ...]
+    subsets: Tensor
+    conditional: dict[str, Tensor]
+    unconditional: dict[str, Tensor]
+    n_real: int
+    n_conditional: int  # generated images per (S, t)
+    n_unconditional: int
+
+    def by_size(self, metric: str) -> dict[int, float]:
+        """k -> mean of the metric over every (S, t) with |S| = k and t not in S."""
+        sizes = self.subsets.sum(dim=1)
+        values = self.conditional[metric]
+        return {
+            k: float(values[(sizes == k).unsqueeze(1) & ~self.subsets].mean()) for k in range(1, len(self.modalities))
+        }
+
+    def metrics(self) -> dict[str, float]:
+        """Flat record keys: ``<metric>_<extractor>_<modality>`` (unconditional), ``<metric>_<extractor>_uncond``
+        (mean over modalities) and ``<metric>_<extractor>_k<k>`` (conditional, per subset size)."""
+        out: dict[str, float] = {}
+        for metric in METRICS:
+            per_modality = self.unconditional[metric]
+            for m, v in zip(self.modalities, per_modality.tolist()):
+                out[f"{metric}_{self.extractor}_{m}"] = v
+            out[f"{metric}_{self.extractor}_uncond"] = float(per_modality.mean())
+            for k, v in self.by_size(metric).items():
+                out[f"{metric}_{self.extractor}_k{k}"] = v
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        names = subset_names(self.subsets, self.modalities)
+        return {
+            "extractor": self.extractor,
+            "n_real": self.n_real,
+            "n_conditional": self.n_conditional,
+            "n_unconditional": self.n_unconditional,
+            "unconditional": {k: dict(zip(self.modalities, v.tolist())) for k, v in self.unconditional.items()},
+            "conditional": {
+                metric: {
+                    name: {t: v for t, v in zip(self.modalities, row.tolist()) if not math.isnan(v)}
+                    for name, row in zip(names, values)
+                }
+                for metric, values in self.conditional.items()
+            },
+        }
+
+
+@dataclass
+class RealFeatures:
+    """phi of the real test images of one modality, their statistics, and their k-NN radii per (k_pr, k_dc), each
+    computed once for every generated set scored against them."""
+
+    features: Tensor  # (N, d)
+    stats: FeatureStats = field(init=False)
+    _radii: dict[tuple[int, int], tuple[Tensor, Tensor]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.stats = FeatureStats.from_features(self.features)
+
+    def radii(self, k_pr: int = 3, k_dc: int = 5) -> tuple[Tensor, Tensor]:
+        if (k_pr, k_dc) not in self._radii:
+            self._radii[k_pr, k_dc] = real_radii(self.features, k_pr=k_pr, k_dc=k_dc)
+        return self._radii[k_pr, k_dc]
+
+
+def extract(extractor: FeatureExtractor, images: Tensor, batch_size: int = 256) -> Tensor:
+    """phi(quantize(images)) in batches: float32 (N, d) on the images' device."""
+    chunks = [extractor.features(quantize(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+    return torch.cat(chunks).to(images.device)
+
+
+def real_features(test: MultimodalDataset, modality: str, extractor: FeatureExtractor, device) -> Tensor:
+    """phi of every test image of ``modality`` (uint8 stored, read as floats in [0, 1])."""
+    images = torch.cat([x[modality] for x, _ in test.batches(256, device=device)])
+    return extract(extractor, images)
+
+
+class FeatureCollector:
+    """A ``GenerationConsumer`` (``bench.metrics.coherence``) that keeps phi of every generated image that quality
+    is scored on: per target t the subsets without t, and the unconditional samples."""
+
+    def __init__(self, modalities: Sequence[str], extractors: Mapping[str, FeatureExtractor]):
+        self.modalities = tuple(modalities)
+        self.extractors = extractors
+        self.subsets = all_subsets(len(modalities))
+        self.conditional_features: dict[str, list[Tensor]] = {m: [] for m in modalities}  # (S_t, b, d) per batch
+        self.unconditional_features: dict[str, list[Tensor]] = {m: [] for m in modalities}  # (b, d) per chunk
+
+    def conditional(self, out: Mapping[str, Tensor], labels: Tensor, n_subsets: int) -> None:
+        b = labels.shape[0]
+        for t, m in enumerate(self.modalities):
+            rows = out[m].view(n_subsets, b, *out[m].shape[1:])[~self.subsets[:, t].to(out[m].device)]
+            feats = extract(self.extractors[m], rows.flatten(0, 1))
+            self.conditional_features[m].append(feats.view(rows.shape[0], b, -1).cpu())
+
+    def joint(self, samples: Mapping[str, Tensor]) -> None:
+        for m in self.modalities:
+            self.unconditional_features[m].append(extract(self.extractors[m], samples[m]).cpu())
+
+    def result(self, name: str, real: Mapping[str, RealFeatures], *, k_pr: int = 3, k_dc: int = 5) -> QualityResult:
+        """Score the collected features against ``real[m]`` for every modality (``score``)."""
+        n_subsets, n_mod = self.subsets.shape
+        conditional = {k: torch.full((n_subsets, n_mod), math.nan, dtype=torch.float64) for k in METRICS}
+        unconditional = {k: torch.zeros(n_mod, dtype=torch.float64) for k in METRICS}
+        n_conditional = 0
+        for t, m in enumerate(self.modalities):
+            ref = real[m]
+            generated = torch.cat(self.conditional_features[m], dim=1)  # (S_t, N, d)
+            n_conditional = generated.shape[1]
+            for row, s in zip(generated, torch.nonzero(~self.subsets[:, t]).flatten().tolist()):
+                for k, v in score(row.to(ref.features.device), ref, k_pr=k_pr, k_dc=k_dc).items():
+                    conditional[k][s, t] = v
+            joint = torch.cat(self.unconditional_features[m])
+            for k, v in score(joint.to(ref.features.device), ref, k_pr=k_pr, k_dc=k_dc).items():
+                unconditional[k][t] = v
+        return QualityResult(
+            extractor=name,
+            modalities=self.modalities,
+            subsets=self.subsets,
+            conditional=conditional,
+            unconditional=unconditional,
+            n_real=len(next(iter(real.values())).features),
+            n_conditional=n_conditional,
+            n_unconditional=sum(len(f) for f in self.unconditional_features[self.modalities[0]]),
+        )
+
+
+def score(generated: Tensor, real: RealFeatures, *, k_pr: int = 3, k_dc: int = 5) -> dict[str, float]:
+    """FD and precision/recall (k_pr) and density/coverage (k_dc) of one generated feature set against one real set."""
+    fd = frechet_distance(FeatureStats.from_features(generated), real.stats)
+    return {"fd": fd, **prdc(real.features, generated, k_pr=k_pr, k_dc=k_dc, radii=real.radii(k_pr, k_dc))}
