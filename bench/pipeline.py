@@ -1,10 +1,13 @@
-"""The stages of one suite run, top to bottom: data, classifiers, real features, models, one generation pass scored
-for coherence and quality, tables."""
+"""The stages of one suite run, top to bottom: data, classifiers, real features (``prepare``); per (model, seed)
+training and one generation pass scored for coherence and quality (``run_one``, run by an executor); tables, plots
+and report (``bench.outputs``)."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -14,26 +17,20 @@ import bench.suites  # noqa: F401  (registers the suites)
 import mld  # noqa: F401  (registers the models)
 from bench.data.dataset import MultimodalDataset
 from bench.data.files import load_dataset, manifest_path, save_dataset
+from bench.data.polymnist import dataset_sha256
 from bench.devices import resolve_device
 from bench.errors import BenchError
 from bench.interface import DataSpec, build_model
 from bench.metrics.coherence import CoherenceCounter, generation_pass
 from bench.metrics.features import ClassifierFeatures, FeatureExtractor, InceptionFeatures, find_inception_weights
 from bench.metrics.quality import FeatureCollector, RealFeatures, real_features
+from bench.executors import EXECUTORS
+from bench.measure import StageCost
+from bench.outputs import write_outputs
 from bench.plots import save_sample_grid
 from bench.registry import MODELS, SUITES
 from bench.run import RunConfig
-from bench.store import Store, provenance, save_json, stable_hash
-from bench.tables import (
-    FEATURE_LABELS,
-    FEATURE_NAMES,
-    coherence_columns,
-    fd_columns,
-    prdc_columns,
-    summarize,
-    summary_columns,
-    write_tables,
-)
+from bench.store import CacheWarning, Store, provenance, save_json, stable_hash
 from classifiers.nets import DigitClassifier
 from classifiers.train import classifier_accuracy, train_classifiers
 
@@ -46,9 +43,17 @@ def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDat
     source = "embedded" if cfg.data_root is None else str(Path(cfg.data_root).expanduser().resolve())
     data_key = stable_hash("data", suite.name, source, suite.n_modalities, suite.data_seed)
     folder = store.root / "data" / data_key
-    if cfg.data_root is None and manifest_path(folder / "test.pt").exists():
-        train, manifest = load_dataset(folder / "train.pt")
-        test, _ = load_dataset(folder / "test.pt")
+    cached = None
+    if cfg.data_root is None and not store.fresh and manifest_path(folder / "test.pt").exists():
+        try:
+            cached = load_dataset(folder / "train.pt")[0], *load_dataset(folder / "test.pt")
+            for split, ds in (("train", cached[0]), ("test", cached[1])):
+                if dataset_sha256(ds) != cached[2][f"{split}_sha256"]:
+                    raise BenchError(f"the {split} split does not match its manifest's SHA-256", "it is rebuilt")
+        except BenchError as err:
+            warnings.warn(f"cached data {folder} is damaged and will be rebuilt: {err}", CacheWarning, 2)
+    if cached is not None:
+        train, test, manifest = cached
     else:
         train, test, manifest = suite.load_data(cfg.data_root)
         if cfg.data_root is None:
@@ -124,41 +129,101 @@ def load_real_features(test, data_key: str, name: str, space, store: Store, devi
 
 
 def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, data_key: str, store: Store, device):
-    """Fit model ``name`` with ``seed`` (or load its cached weights) and return it in eval mode on ``device``."""
+    """Fit model ``name`` with ``seed`` (or load its cached weights) and return it in eval mode on ``device``, with
+    its record (training record, config, measured cost, provenance) and whether it came from the cache."""
     model = build_model(name, spec, cfg.scale)
     model_cfg = model.cfg
-    key = stable_hash("model", name, data_key, model_cfg, seed)
+    key = stable_hash("model", name, data_key, model_cfg, seed, *amp_key(cfg))
 
     def stage_cache(stage: str, parts: tuple, compute):
-        return store.cached_torch(stage, stable_hash(stage, data_key, *parts), compute)
+        return store.cached_torch(stage, stable_hash(stage, data_key, *parts, *amp_key(cfg)), compute)
 
     def fit() -> tuple[dict, dict]:
-        record = model.fit(train, seed=seed, device=device, progress=cfg.progress, cache=stage_cache)
+        with StageCost(device) as cost, autocast(cfg, device):
+            record = model.fit(train, seed=seed, device=device, progress=cfg.progress, cache=stage_cache)
         return model.state_dict(), {
             "train": dataclasses.asdict(record),
+            "cost": cost.to_dict(),
             "config": dataclasses.asdict(model_cfg),
+            "amp": cfg.amp,
             "provenance": provenance(device),
         }
 
     state, record = store.cached_torch("models", key, fit)
     model.load_state_dict(state)  # a cache hit; after a fresh fit this reloads the same weights
     model.to(device).eval()
-    return model, {**record, "key": key}
+    return model, {**record, "key": key, "cached": ("models", key) in store.hits}
 
 
-def run(cfg: RunConfig) -> str:
-    """Run every stage for ``cfg`` and return a short text report (the tables are written to disk)."""
+def amp_key(cfg: RunConfig) -> tuple:
+    """Extra key parts for mixed precision (none at full precision, so full-precision keys stay as they were)."""
+    return () if cfg.amp == "none" else ("amp", cfg.amp)
+
+
+def autocast(cfg: RunConfig, device: torch.device):
+    """``torch.autocast`` to bfloat16 on ``device`` with ``--amp bf16``; a no-op context otherwise."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.amp == "bf16")
+
+
+class MixedPrecisionModel:
+    """Runs a model's ``generate``/``sample`` under ``autocast`` and hands back float32 images, so that metrics
+    (classifiers, features, distances) always run at full precision."""
+
+    def __init__(self, model, cfg: RunConfig, device: torch.device) -> None:
+        self.model, self.cfg, self.device = model, cfg, device
+        self.modalities = model.modalities
+
+    def generate(self, x, observed, *, generator=None):
+        with autocast(self.cfg, self.device):
+            out = self.model.generate(x, observed, generator=generator)
+        return {m: v.float() for m, v in out.items()}
+
+    def sample(self, n, *, generator=None):
+        with autocast(self.cfg, self.device):
+            out = self.model.sample(n, generator=generator)
+        return {m: v.float() for m, v in out.items()}
+
+
+@dataclass
+class Prepared:
+    """What every (model, seed) job of a run shares: data, classifiers and real features (all cached stages)."""
+
+    cfg: RunConfig
+    suite: object
+    scale: object
+    spec: DataSpec
+    train: MultimodalDataset
+    test: MultimodalDataset
+    manifest: dict
+    data_key: str
+    clfs: dict
+    clf_record: dict
+    spaces: dict
+    real: dict
+    unavailable: dict[str, str]
+    device: torch.device
+    store: Store
+    out: Path
+    timings: dict[str, float]
+
+    @property
+    def jobs(self) -> list[tuple[str, int]]:
+        """(model, seed) pairs of this run, in table order."""
+        names = self.cfg.models or self.scale.models or self.suite.models
+        return [(name, seed) for name in names for seed in (self.cfg.seeds or self.scale.seeds)]
+
+
+def prepare(cfg: RunConfig) -> Prepared:
+    """Check the request, then the shared stages: Inception weights (first, so a bad file fails at once), data,
+    classifiers, real test features per feature space."""
     suite = SUITES.get(cfg.suite)()
     if cfg.scale not in suite.scales:
         raise BenchError(f"suite {suite.name} has no scale {cfg.scale!r}", f"choose one of: {', '.join(suite.scales)}")
     scale = suite.scales[cfg.scale]
-    model_names = cfg.models or scale.models or suite.models
-    for name in model_names:
+    for name in cfg.models or scale.models or suite.models:
         MODELS.get(name)  # fail before any work on a typo
-    seeds = cfg.seeds or scale.seeds
     device = resolve_device(cfg.device)
-    out = Path(cfg.out) / suite.name
-    store = Store(Path(cfg.out) / "cache")
+    store = Store(Path(cfg.out) / "cache", fresh=cfg.fresh)
     timings: dict[str, float] = {}
     inception, fid_unavailable = load_inception(cfg, device)
     unavailable = {} if fid_unavailable is None else {"inception": fid_unavailable}
@@ -178,20 +243,30 @@ def run(cfg: RunConfig) -> str:
         real[space_name], timings[f"real features ({space_name})"] = load_real_features(
             test, data_key, space_name, space, store, device
         )
+    return Prepared(
+        cfg, suite, scale, spec, train, test, manifest, data_key, clfs, clf_record, spaces, real, unavailable,
+        device, store, Path(cfg.out) / suite.name, timings,
+    )
 
-    records = []
-    for name in model_names:
-        for seed in seeds:
-            start = time.perf_counter()
-            model, model_record = train_model(name, spec, cfg, seed, train, data_key, store, device)
-            train_s = time.perf_counter() - start
-            start = time.perf_counter()
-            generator = torch.Generator(device=device).manual_seed(seed)
-            counter = CoherenceCounter(spec.modalities, clfs, device)
-            collectors = {name_: FeatureCollector(spec.modalities, ex) for name_, (ex, _) in spaces.items()}
+
+def evaluate_model(prep: Prepared, name: str, seed: int, model, model_key: str) -> tuple[dict, bool]:
+    """Coherence and quality of one trained model from one generation pass, cached as a stage keyed by the model,
+    the classifiers, the feature spaces and the evaluation settings. Returns (results, whether from the cache)."""
+    cfg, scale, device = prep.cfg, prep.scale, prep.device
+    spaces = {space: identity for space, (_, identity) in prep.spaces.items()}
+    key = stable_hash(
+        "evaluation", model_key, prep.clf_record["key"], spaces, len(prep.test), scale.n_joint, scale.eval_batch_size,
+        seed, *amp_key(cfg),
+    )
+
+    def compute() -> tuple[dict, dict]:
+        generator = torch.Generator(device=device).manual_seed(seed)
+        counter = CoherenceCounter(prep.spec.modalities, prep.clfs, device)
+        collectors = {space: FeatureCollector(prep.spec.modalities, ex) for space, (ex, _) in prep.spaces.items()}
+        with StageCost(device) as cost:
             n_joint = generation_pass(
-                model,
-                test,
+                MixedPrecisionModel(model, cfg, device) if cfg.amp != "none" else model,
+                prep.test,
                 [counter, *collectors.values()],
                 batch_size=scale.eval_batch_size,
                 n_joint=scale.n_joint,
@@ -199,92 +274,73 @@ def run(cfg: RunConfig) -> str:
                 device=device,
                 progress=cfg.progress,
             )
-            result = counter.result(len(test), n_joint)
-            quality = {space: c.result(space, real[space]) for space, c in collectors.items()}
-            eval_s = time.perf_counter() - start
-            save_sample_grid(model, test, out / "samples" / f"{name}-{cfg.scale}-seed{seed}.png", rows=scale.grid_rows, seed=seed)
-            record = {
-                "suite": suite.name,
-                "scale": cfg.scale,
-                "model": name,
-                "seed": seed,
-                "metrics": {
-                    "joint": result.joint,
-                    **{f"k{k}": v for k, v in result.by_size().items()},
-                    **{key: v for q in quality.values() for key, v in q.metrics().items()},
-                },
-                "coherence": result.to_dict(),
-                "quality": {space: q.to_dict() for space, q in quality.items()},
-                "quality_unavailable": unavailable,
-                "model_record": model_record,
-                "classifiers": {"key": clf_record["key"], "test_accuracy": clf_record["test_accuracy"]},
-                "data": manifest,
-                "seconds": {"train_or_load": train_s, "evaluate": eval_s},
-                "network_calls_per_sample": getattr(model, "network_calls_per_sample", 1),
-                "provenance": provenance(device),
-            }
-            save_json(record, out / "runs" / cfg.scale / f"{name}-seed{seed}.json")
-            records.append(record)
-            timings[f"{name}/seed{seed} train or load"] = train_s
-            for stage, seconds in model_record["train"]["extra"].get("seconds", {}).items():
-                timings[f"{name}/seed{seed} train: {stage} (as recorded)"] = seconds
-            timings[f"{name}/seed{seed} evaluate"] = eval_s
+            coherence = counter.result(len(prep.test), n_joint)
+            quality = {space: c.result(space, prep.real[space]) for space, c in collectors.items()}
+        results = {
+            "metrics": {
+                "joint": coherence.joint,
+                **{f"k{k}": v for k, v in coherence.by_size().items()},
+                **{k: v for q in quality.values() for k, v in q.metrics().items()},
+            },
+            "coherence": coherence.to_dict(),
+            "quality": {space: q.to_dict() for space, q in quality.items()},
+            "cost": cost.to_dict(),
+        }
+        return {}, results
 
-    modalities = tuple(spec.modalities)
-    columns = coherence_columns(len(modalities))
-    stats = summarize(records, columns)
-    accuracy = ", ".join(f"{m} {a:.3f}" for m, a in clf_record["test_accuracy"].items())
-    data_text = f"{cfg.scale} scale, {len(test)} test tuples, data {manifest.get('source', '?')}"
-    caption = (
-        f"PolyMNIST coherence ({data_text}). "
-        f"Joint: all {len(modalities)} classifiers agree on a prior sample. k=K: accuracy of a generated "
-        f"modality given K others, averaged over subsets and targets not given. Classifier test accuracy: {accuracy}."
-    )
-    table_path = write_tables(stats, columns, out, "coherence", caption=caption)
-    samples_text = (
-        f"{len(test)} real test images per modality; {len(test)} generated per (subset, target not in it) and "
-        f"{records[0]['coherence']['n_joint']} unconditional samples per modality"
-    )
-    for space in spaces:
-        label, features = FEATURE_LABELS[space], FEATURE_NAMES[space]
-        fd_caption = (
-            f"PolyMNIST {label}: Fréchet distance in {features} features ({data_text}; {samples_text}). "
-            f"Per modality: unconditional samples; k=K: conditional, averaged over subsets of size K and targets "
-            f"not in them."
-        )
-        fd_cols = fd_columns(space, modalities)
-        write_tables(summarize(records, fd_cols), fd_cols, out, f"quality-{space}", caption=fd_caption)
-        pr_caption = (
-            f"PolyMNIST precision/recall (k=3) and density/coverage (k=5) in {features} features ({data_text}; "
-            f"{samples_text}). P, R, D, C: unconditional samples, mean over modalities; P/R k=K: conditional."
-        )
-        pr_cols = prdc_columns(space, len(modalities))
-        write_tables(summarize(records, pr_cols), pr_cols, out, f"prdc-{space}", caption=pr_caption)
-    summary_cols = summary_columns(len(modalities), list(spaces))
-    described = [
-        f"{FEATURE_LABELS[s_]}: Fréchet distance in {FEATURE_NAMES[s_]} features, unconditional (mean over "
-        f"modalities) and conditional per subset size; P/R: unconditional, in the same features"
-        for s_ in spaces
-    ]
-    described += [f"{FEATURE_LABELS[s_]} unavailable: {why}" for s_, why in unavailable.items()]
-    summary_caption = f"PolyMNIST summary ({data_text}; {samples_text}). " + ". ".join(described) + "."
-    summary_path = write_tables(
-        summarize(records, summary_cols),
-        summary_cols,
-        out,
-        "summary",
-        caption=summary_caption,
-        constant={FEATURE_LABELS[s_]: "unavailable" for s_ in unavailable},
-    )
-    save_json(
-        {"classifiers": clf_record, "quality_unavailable": unavailable, "timings_s": timings,
-         "provenance": provenance(device)},
-        out / "summary.json",
-    )
-    lines = [summary_path.read_text(), f"classifier test accuracy: {accuracy}"]
-    lines += [f"{stage}: {seconds:.1f} s" for stage, seconds in timings.items()]
-    lines.append(
-        f"tables: {summary_path}, {table_path}, quality-*.md, prdc-*.md (each also .tex, .csv); "
-        f"records: {out / 'runs' / cfg.scale}; samples: {out / 'samples'}"
-    )
-    return "\n".join(lines)
+    _, results = prep.store.cached_torch("evaluations", key, compute)
+    return {**results, "key": key}, ("evaluations", key) in prep.store.hits
+
+
+def run_one(prep: Prepared, name: str, seed: int) -> dict:
+    """Train (or load) model ``name`` with ``seed``, evaluate it (or load the evaluation), draw its sample grid, and
+    write its record to ``<out>/<suite>/runs/<scale>/<name>-seed<seed>.json``; return the record."""
+    cfg, device = prep.cfg, prep.device
+    model, model_record = train_model(name, prep.spec, cfg, seed, prep.train, prep.data_key, prep.store, device)
+    evaluation, eval_cached = evaluate_model(prep, name, seed, model, model_record["key"])
+    grid = prep.out / "samples" / f"{name}-{cfg.scale}-seed{seed}.png"
+    if not (eval_cached and grid.exists()):
+        save_sample_grid(model, prep.test, grid, rows=prep.scale.grid_rows, seed=seed)
+    train_cost = model_record.get("cost", {})
+    record = {
+        "suite": prep.suite.name,
+        "scale": cfg.scale,
+        "model": name,
+        "seed": seed,
+        "metrics": evaluation["metrics"],
+        "coherence": evaluation["coherence"],
+        "quality": evaluation["quality"],
+        "quality_unavailable": prep.unavailable,
+        "efficiency": {
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "train_seconds": model_record["train"]["seconds"],
+            "train_peak_memory_mb": train_cost.get("peak_memory_mb"),
+            "network_calls_per_sample": getattr(model, "network_calls_per_sample", 1),
+            "evaluate_seconds": evaluation["cost"]["seconds"],
+            "evaluate_peak_memory_mb": evaluation["cost"]["peak_memory_mb"],
+            "memory": evaluation["cost"]["memory"],
+        },
+        "stages": {"model": "cached" if model_record["cached"] else "computed",
+                   "evaluation": "cached" if eval_cached else "computed"},
+        "model_record": model_record,
+        "evaluation_key": evaluation["key"],
+        "classifiers": {"key": prep.clf_record["key"], "test_accuracy": prep.clf_record["test_accuracy"]},
+        "data": prep.manifest,
+        "amp": cfg.amp,
+        "provenance": provenance(device),
+    }
+    save_json(record, prep.out / "runs" / cfg.scale / f"{name}-seed{seed}.json")
+    return record
+
+
+def job(cfg: RunConfig, name: str, seed: int) -> dict:
+    """One (model, seed) as a self-contained job (a Slurm or subprocess worker): the shared stages are read from
+    the cache the submitting process filled, then ``run_one``."""
+    return run_one(prepare(cfg), name, seed)
+
+
+def run(cfg: RunConfig) -> str:
+    """Run every stage for ``cfg`` and return a short text report (tables, plots and report are written to disk)."""
+    prep = prepare(cfg)
+    records = EXECUTORS.get(cfg.executor)(cfg, prep)
+    return write_outputs(prep, records)

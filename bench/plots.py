@@ -1,29 +1,140 @@
-"""Pictures of a run: sample grids of real, joint and conditional generations."""
+"""Pictures of a run: metric-vs-subset-size curves (seaborn) and sample grids of real, joint and conditional
+generations, plus the Markdown report that puts tables and pictures on one page."""
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 
+import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 import torch
-from torchvision.utils import make_grid, save_image
+from matplotlib import font_manager
+from PIL import Image, ImageDraw, ImageFont
+from torchvision.transforms.functional import to_pil_image
+from torchvision.utils import make_grid
 
 from bench.data.dataset import MultimodalDataset, quantize
 from bench.devices import device_of
 from bench.store import atomic_write
 
+matplotlib.use("Agg")  # files only, never a window
+
+GRID_BLOCKS = ("real", "joint samples", "given {first}", "given all but target")
+LABEL_WIDTH = 150  # pixels left of the grid for the block labels
+LABEL_FONT_SIZE = 13
+
+
+def _series(stats: pd.DataFrame, prefix: str) -> dict[str, list[tuple[int, float, float]]]:
+    """Per model (sorted), the ``(k, mean, std)`` of every metric named ``<prefix><k>`` for an integer k, in k order;
+    a ValueError naming the prefix if no metric matches."""
+    k = stats.metric.str.removeprefix(prefix)
+    rows = stats.assign(k=k)[stats.metric.str.startswith(prefix) & k.str.fullmatch(r"\d+")]
+    if rows.empty:
+        raise ValueError(f"no metric named {prefix}<k> (k an integer) in {sorted(stats.metric.unique())}")
+    rows = rows.assign(k=rows.k.astype(int)).sort_values(["model", "k"])
+    return {
+        model: [(int(r.k), float(r.mean), float(r.std)) for r in group.itertuples()]
+        for model, group in rows.groupby("model", sort=True)
+    }
+
+
+def plot_by_size(
+    stats: pd.DataFrame, prefix: str, path: Path, *, ylabel: str, title: str, lower_is_better: bool = False
+) -> Path:
+    """A PNG at ``path``: one line with markers per model (sorted; colours fixed by the sorted models of ``stats``),
+    the mean of metric ``<prefix><k>`` against the number k of observed modalities, with error bars of the std over
+    seeds where it is defined (more than one seed)."""
+    series = _series(stats, prefix)
+    models = sorted(stats.model.unique())
+    palette = dict(zip(models, sns.color_palette("colorblind", len(models))))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for model, points in series.items():
+        ks, means, stds = zip(*points)
+        yerr = None if all(math.isnan(s) for s in stds) else stds
+        ax.errorbar(ks, means, yerr=yerr, marker="o", capsize=3, label=model, color=palette[model])
+    ax.set_xticks(sorted({k for points in series.values() for k, _, _ in points}))
+    ax.set_xlabel("observed modalities k")
+    ax.set_ylabel(f"{ylabel} ({'↓' if lower_is_better else '↑'} better)")
+    ax.set_title(title)
+    ax.legend(fontsize="small", frameon=False)
+    sns.despine(fig)
+    fig.tight_layout()
+    try:
+        atomic_write(Path(path), lambda fh: fig.savefig(fh, format="png", dpi=120), "wb")
+    finally:
+        plt.close(fig)
+    return Path(path)
+
 
 @torch.no_grad()
-def save_sample_grid(model, test: MultimodalDataset, path: Path, *, rows: int = 8, seed: int = 0) -> Path:
-    """One PNG with three blocks of M image rows x ``rows`` columns: real test tuples (a seeded random pick),
-    joint samples ``model.sample``, and every modality generated from the first modality alone."""
+def _grid_blocks(model, test: MultimodalDataset, rows: int, seed: int) -> list[list[torch.Tensor]]:
+    """The four blocks of the sample grid, each a list of M image rows (modalities in order, ``rows`` images each):
+    real test tuples (a seeded pick), joint samples, every modality given the first alone, and leave-one-out (row t:
+    modality t given all the others of the same real tuples, from one ``generate`` call on the tuples stacked M
+    times with the masks "all but t"). One generator seeded with ``seed`` drives every call."""
     device = device_of([model])
     generator = torch.Generator(device=device).manual_seed(seed)
     pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))[:rows]
     x, _ = next(test.subset(pick).batches(rows, device=device))
-    observed = torch.zeros(len(x[test.modalities[0]]), len(test.modalities), dtype=torch.bool, device=device)
-    observed[:, 0] = True
-    blocks = [x, model.sample(len(observed), generator=generator), model.generate(x, observed, generator=generator)]
-    images = torch.cat([quantize(block[m]).cpu() for block in blocks for m in test.modalities])
-    grid = make_grid(images, nrow=len(observed), padding=1, pad_value=1.0)
-    atomic_write(Path(path), lambda fh: save_image(grid, fh, format="png"), "wb")
+    n, m = len(pick), len(test.modalities)
+    first = torch.zeros(n, m, dtype=torch.bool, device=device)
+    first[:, 0] = True
+    all_but = ~torch.eye(m, dtype=torch.bool, device=device).repeat_interleave(n, dim=0)  # row t*n+i: all but t
+    stacked = {k: v.repeat(m, *([1] * (v.ndim - 1))) for k, v in x.items()}
+    joint = model.sample(n, generator=generator)
+    given_first = model.generate(x, first, generator=generator)
+    loo = model.generate(stacked, all_but, generator=generator)
+    return [
+        [x[k] for k in test.modalities],
+        [joint[k] for k in test.modalities],
+        [given_first[k] for k in test.modalities],
+        [loo[k][t * n : (t + 1) * n] for t, k in enumerate(test.modalities)],
+    ]
+
+
+def _labelled(grid: Image.Image, labels: list[str]) -> Image.Image:
+    """``grid`` (equal blocks stacked vertically, one per label) on a white canvas with each label written left of
+    its block and a grey rule between blocks."""
+    canvas = Image.new("RGB", (LABEL_WIDTH + grid.width, grid.height), "white")
+    canvas.paste(grid, (LABEL_WIDTH, 0))
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), LABEL_FONT_SIZE)  # matplotlib's own
+    block_height = (grid.height - 1) / len(labels)
+    for b, label in enumerate(labels):
+        draw.text((6, int((b + 0.5) * block_height)), label, fill="black", font=font, anchor="lm")
+        if b:
+            draw.line([(0, int(b * block_height)), (LABEL_WIDTH - 4, int(b * block_height))], fill="grey")
+    return canvas
+
+
+def save_sample_grid(model, test: MultimodalDataset, path: Path, *, rows: int = 8, seed: int = 0) -> Path:
+    """A PNG at ``path`` of four labelled blocks, each M image rows (modalities in order) x ``rows`` columns: "real"
+    test tuples, "joint samples" of ``model.sample``, every modality "given <first modality>" alone, and "given all
+    but target" (row t: modality t generated from all the others). The same ``seed`` gives the same picture."""
+    blocks = _grid_blocks(model, test, rows, seed)
+    images = torch.cat([quantize(row.float()).cpu() for block in blocks for row in block])
+    grid = to_pil_image(make_grid(images, nrow=len(blocks[0][0]), padding=1, pad_value=1.0))
+    labels = [label.format(first=test.modalities[0]) for label in GRID_BLOCKS]
+    canvas = _labelled(grid, labels)
+    atomic_write(Path(path), lambda fh: canvas.save(fh, format="png"), "wb")
     return Path(path)
+
+
+def write_report(out_dir: Path, *, title: str, intro: str, tables: list[Path], figures: list[tuple[str, Path]]) -> Path:
+    """``out_dir/report.md``: the title, ``intro``, every table file inlined under its own heading, then every figure
+    as an image link relative to ``out_dir``. A missing file is a FileNotFoundError naming it."""
+    missing = [p for p in [*tables, *(p for _, p in figures)] if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"report inputs missing: {', '.join(map(str, missing))}")
+    parts = [f"# {title}", intro]
+    parts += [f"## {Path(t).stem}\n\n{Path(t).read_text().strip()}" for t in tables]
+    links = [f"![{caption}]({Path(os.path.relpath(p, out_dir)).as_posix()})" for caption, p in figures]
+    parts.append("## Figures\n\n" + "\n\n".join(links))
+    text = "\n\n".join(parts) + "\n"
+    path = Path(out_dir) / "report.md"
+    atomic_write(path, lambda fh: fh.write(text), "w")
+    return path

@@ -34,6 +34,12 @@ class RunConfig:
     out: str = "results"
     progress: bool = True
     inception_weights: str | None = None  # None: $BENCH_INCEPTION_WEIGHTS, then the torch hub cache
+    fresh: bool = False  # recompute every stage, overwriting the cache
+    amp: str = "none"  # "bf16": models train and generate under torch.autocast(bfloat16); metrics stay float32
+    executor: str = "local"  # bench.executors: local, submitit-local, slurm
+    slurm_partition: str | None = None
+    slurm_gpus: int = 1
+    slurm_time: int = 24 * 60  # minutes per (model, seed) job
 
     @classmethod
     def from_cli(cls, args: argparse.Namespace) -> "RunConfig":
@@ -58,6 +64,12 @@ class RunConfig:
             out=args.out,
             progress=not args.no_progress,
             inception_weights=args.inception_weights,
+            fresh=args.fresh,
+            amp=args.amp,
+            executor=args.executor,
+            slurm_partition=args.slurm_partition,
+            slurm_gpus=args.slurm_gpus,
+            slurm_time=args.slurm_time,
         )
 
 
@@ -83,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         "and the six baselines; paper: every model of the suite)",
     )
     what.add_argument("--seeds", help="comma-separated training seeds, e.g. 0,1,2 (default: the scale's seeds)")
-    what.add_argument("--list", action="store_true", help="print the registered suites and models, then exit")
+    what.add_argument(
+        "--list", action="store_true", help="print the registered suites and models and the runs cached in --out, then exit"
+    )
+    what.add_argument("--fresh", action="store_true", help="recompute every stage, ignoring (and overwriting) the cache")
     where = parser.add_argument_group("where")
     where.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s = cuda if available)")
     where.add_argument(
@@ -99,7 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
         "$BENCH_INCEPTION_WEIGHTS, then the torch hub cache; if none is found FID is reported unavailable, and the "
         "classifier-feature FD, precision/recall and density/coverage are reported as always)",
     )
+    where.add_argument(
+        "--amp",
+        default="none",
+        choices=["none", "bf16"],
+        help="mixed precision for model training and generation (metrics stay float32); default: %(default)s",
+    )
     where.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    jobs = parser.add_argument_group("executors")
+    jobs.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "submitit-local", "slurm"],
+        help="where each (model, seed) trains and is evaluated: in this process (default), in its own local "
+        "process, or as a Slurm job via submitit; tables are written when all are done",
+    )
+    jobs.add_argument("--slurm-partition", help="Slurm partition (default: the cluster's default)")
+    jobs.add_argument("--slurm-gpus", type=int, default=1, help="GPUs per job (default: %(default)s)")
+    jobs.add_argument("--slurm-time", type=int, default=24 * 60, help="time limit per job in minutes (default: %(default)s)")
     return parser
 
 
@@ -113,11 +145,40 @@ def print_registries() -> None:
     print("models:", ", ".join(MODELS.names()))
 
 
+def print_cached_runs(out: str) -> None:
+    """One line per (suite, scale, model, seed) record under ``out``: when it ran, its cache keys, two metrics."""
+    import json
+    from pathlib import Path
+
+    from tabulate import tabulate
+
+    rows = []
+    for path in sorted(Path(out).glob("*/runs/*/*.json")):
+        try:
+            record = json.loads(path.read_text())
+            metrics = record.get("metrics", {})
+            rows.append([
+                record["suite"], record["scale"], record["model"], record["seed"],
+                record.get("provenance", {}).get("time", "?"), record.get("model_record", {}).get("key", "?"),
+                f"{metrics['k1']:.3f}" if "k1" in metrics else "-",
+                f"{metrics['fd_clf_uncond']:.1f}" if "fd_clf_uncond" in metrics else "-",
+            ])
+        except (OSError, ValueError, KeyError, TypeError):
+            rows.append(["?", "?", path.stem, "?", "unreadable record", str(path), "-", "-"])
+    if not rows:
+        print(f"cached runs: none under {out}")
+        return
+    print(f"cached runs under {out}:")
+    headers = ["suite", "scale", "model", "seed", "evaluated (UTC)", "model key", "coh k=1", "FD-clf"]
+    print(tabulate(rows, headers=headers, disable_numparse=True))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list:
         print_registries()
+        print_cached_runs(args.out)
         return 0
     if not args.suite:
         parser.print_usage(sys.stderr)

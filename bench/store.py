@@ -9,6 +9,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -106,28 +107,81 @@ def provenance(device: torch.device | str) -> dict[str, Any]:
         "device": str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""),
         "threads": torch.get_num_threads(),
         "host": platform.node(),
+        "pid": os.getpid(),
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
-class Store:
-    """Stage outputs under ``root/<stage>/<key>.<ext>``, where key = hash(stage config + upstream keys)."""
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
-    def __init__(self, root: str | Path) -> None:
+
+class Store:
+    """Stage outputs under ``root/<stage>/<key>.pt`` with a JSON record ``<key>.json`` beside it, where key =
+    hash(stage config + upstream keys). The record carries the payload's size and SHA-256: an entry whose payload
+    does not match, does not load (truncated, corrupted, or a pickled object, which is never unpickled), or whose
+    record is unreadable is recomputed with a warning. ``fresh=True`` recomputes (and overwrites) every entry."""
+
+    def __init__(self, root: str | Path, *, fresh: bool = False) -> None:
         self.root = Path(root)
+        self.fresh = fresh
+        self.hits: list[tuple[str, str]] = []  # (stage, key) served from disk during this run
+        self.computed: list[tuple[str, str]] = []
 
     def path(self, stage: str, key: str, ext: str = "pt") -> Path:
         return self.root / stage / f"{key}.{ext}"
 
-    def cached_torch(self, stage: str, key: str, compute: Callable[[], tuple[Any, dict]]) -> tuple[Any, dict]:
-        """Return ``(payload, record)`` from ``root/<stage>/<key>.pt`` (+ ``.json``), computing and saving on a miss.
-
-        The payload is saved first and the record last, so a record on disk means a complete payload.
-        """
+    def load(self, stage: str, key: str) -> tuple[Any, dict] | None:
+        """``(payload, record)`` of a complete, intact entry; None if absent; None with a warning if damaged."""
         payload_path, record_path = self.path(stage, key), self.path(stage, key, "json")
-        if payload_path.exists() and record_path.exists():
-            return load_torch(payload_path), load_json(record_path)
-        payload, record = compute()
+        if not (payload_path.exists() and record_path.exists()):
+            return None
+        try:
+            record = load_json(record_path)
+            check = record.get("_payload", {})
+            size = payload_path.stat().st_size
+            if check.get("bytes") != size or check.get("sha256") != file_digest(payload_path):
+                raise BenchError(f"{payload_path} does not match its record (size or SHA-256)", "it is recomputed")
+            payload = load_torch(payload_path)
+        except BenchError as err:
+            warnings.warn(f"cache entry {stage}/{key} is damaged and will be recomputed: {err}", CacheWarning, 2)
+            return None
+        return payload, {k: v for k, v in record.items() if k != "_payload"}
+
+    def save(self, stage: str, key: str, payload: Any, record: dict) -> None:
+        """Payload first, then the record with the payload's size and hash: a record on disk means a complete
+        payload."""
+        payload_path = self.path(stage, key)
         save_torch(payload, payload_path)
-        save_json(record, record_path)
+        check = {"bytes": payload_path.stat().st_size, "sha256": file_digest(payload_path)}
+        save_json({**record, "_payload": check}, self.path(stage, key, "json"))
+
+    def cached_torch(self, stage: str, key: str, compute: Callable[[], tuple[Any, dict]]) -> tuple[Any, dict]:
+        """Return ``(payload, record)`` of ``stage/key`` from disk, or compute, save and return it."""
+        entry = None if self.fresh else self.load(stage, key)
+        if entry is not None:
+            self.hits.append((stage, key))
+            return entry
+        payload, record = compute()
+        self.save(stage, key, payload, record)
+        self.computed.append((stage, key))
         return payload, record
+
+    def entries(self, stage: str) -> list[tuple[str, dict]]:
+        """(key, record) of every entry of ``stage`` that has a readable record, newest first."""
+        out = []
+        for record_path in sorted(self.root.glob(f"{stage}/*.json"), key=lambda p: p.stat().st_mtime, reverse=True):
+            try:
+                out.append((record_path.stem, load_json(record_path)))
+            except BenchError:
+                continue
+        return out
+
+
+class CacheWarning(UserWarning):
+    """A cache entry was damaged and is being recomputed."""

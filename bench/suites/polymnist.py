@@ -30,6 +30,7 @@ class PolyMNISTSuite:
     """PolyMNIST (Sutter et al. 2021): the embedded default, generated data, or the published files."""
 
     name: str = "polymnist"
+    title: str = "PolyMNIST"  # how tables and the report name the suite
     n_modalities: int = 5
     data_seed: int = 0
     models: tuple[str, ...] = ("mld", "mld_in", "mld_uni", "mopoe", "mvae", "mmvae", "mvtcae", "mmvae_plus", "nexus")

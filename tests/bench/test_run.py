@@ -1,6 +1,14 @@
 """End to end: `python -m bench.run --suite polymnist --scale quick` on the embedded data."""
 
 import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -42,7 +50,7 @@ def test_quick_run_writes_tables_records_and_samples(quick_run):
     assert len(record["classifiers"]["test_accuracy"]) == 5
     assert (root / "samples" / "mopoe-quick-seed0.png").stat().st_size > 0
     mld_record = json.loads((root / "runs" / "quick" / "mld-seed0.json").read_text())
-    assert mld_record["network_calls_per_sample"] == 10
+    assert mld_record["efficiency"]["network_calls_per_sample"] == 10
     assert set(mld_record["model_record"]["train"]["extra"]["seconds"]) == {"autoencoders", "score"}
 
 
@@ -80,6 +88,9 @@ def test_rerun_reuses_cached_stages(quick_run, capsys):
     assert [p.stat().st_mtime_ns for p in weights] == mtimes
     assert "mopoe" in capsys.readouterr().out
     assert len(list((out / "cache" / "features").glob("*.pt"))) == 1
+    for name in ("mld", "mopoe"):  # from the records: nothing was trained or evaluated again
+        record = json.loads((out / "polymnist" / "runs" / "quick" / f"{name}-seed0.json").read_text())
+        assert record["stages"] == {"model": "cached", "evaluation": "cached"}
 
 
 def test_truncated_inception_weights_stop_the_run_before_any_work(tmp_path, capsys):
@@ -192,3 +203,97 @@ def test_data_root_with_published_tensors(tmp_path, capsys):
     assert main(argv) == 0
     record = json.loads((tmp_path / "out" / "polymnist" / "runs" / "quick" / "mopoe-seed0.json").read_text())
     assert record["model_record"]["key"] != first_key
+
+
+def test_records_carry_measured_efficiency_and_the_report_puts_tables_and_plots_together(quick_run):
+    _, out = quick_run
+    root = out / "polymnist"
+    record = json.loads((root / "runs" / "quick" / "mld-seed0.json").read_text())
+    cost = record["efficiency"]
+    assert cost["parameters"] > 0 and cost["train_seconds"] > 0 and cost["evaluate_seconds"] > 0
+    assert cost["train_peak_memory_mb"] > 0 and cost["network_calls_per_sample"] == 10
+    efficiency = pd.read_csv(root / "efficiency.csv")
+    assert set(efficiency.metric) >= {"parameters", "train_seconds", "train_peak_memory_mb", "network_calls_per_sample"}
+    report = (root / "report.md").read_text()
+    for stem in ("summary", "coherence", "quality-clf", "prdc-clf", "efficiency"):
+        assert (root / f"{stem}.md").read_text().strip() in report
+    links = re.findall(r"\]\(([^)]+\.png)\)", report)  # the report of the last run in this folder
+    assert {"plots/coherence_by_size.png", "plots/fd_clf_by_size.png"} <= set(links)
+    assert any(link.startswith("samples/") for link in links)
+    assert all((root / link).stat().st_size > 0 for link in links)
+
+
+def test_list_shows_cached_runs(quick_run, capsys):
+    _, out = quick_run
+    assert main(["--list", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "cached runs under" in text
+    line = next(line for line in text.splitlines() if " mopoe " in line)
+    assert "polymnist" in line and "quick" in line
+
+
+def copy_shared_stages(results: Path, out: Path) -> None:
+    """Reuse the quick run's data, classifiers and real features (what every job needs) in a new output folder."""
+    for stage in ("data", "classifiers", "features"):
+        shutil.copytree(results / "cache" / stage, out / "cache" / stage)
+
+
+def test_a_run_killed_during_training_finishes_on_rerun_with_the_same_results(quick_run, tmp_path):
+    """SIGKILL while MLD's score network trains (its autoencoder stage already saved); the rerun reuses that stage
+    and ends with the same numbers as the uninterrupted quick run."""
+    _, results = quick_run
+    out = tmp_path / "out"
+    copy_shared_stages(results, out)
+    argv = [sys.executable, "-m", "bench.run", "--suite", "polymnist", "--scale", "quick", "--models", "mld",
+            "--out", str(out), "--no-progress", "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    proc = subprocess.Popen(argv, cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list((out / "cache" / "autoencoders").glob("*.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before training the score network"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not list((out / "cache" / "models").glob("*.pt"))  # killed before the model was finished
+    autoencoders = {p: p.stat().st_mtime_ns for p in (out / "cache" / "autoencoders").glob("*")}
+
+    assert main(argv[3:]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (out / "cache" / "autoencoders").glob("*")} == autoencoders
+    rerun = json.loads((out / "polymnist" / "runs" / "quick" / "mld-seed0.json").read_text())
+    reference = json.loads((results / "polymnist" / "runs" / "quick" / "mld-seed0.json").read_text())
+    assert rerun["stages"] == {"model": "computed", "evaluation": "computed"}
+    assert rerun["metrics"] == pytest.approx(reference["metrics"], rel=1e-9)
+
+
+def test_submitit_jobs_run_in_their_own_processes_and_match_a_local_run(quick_run, tmp_path):
+    pytest.importorskip("submitit")
+    _, results = quick_run
+    out = tmp_path / "out"
+    copy_shared_stages(results, out)
+    argv = ["--suite", "polymnist", "--scale", "quick", "--models", "mopoe", "--seeds", "0,1", "--no-progress",
+            "--device", "cpu"]
+    assert main([*argv, "--executor", "submitit-local", "--out", str(out)]) == 0
+    assert main([*argv, "--out", str(results)]) == 0  # local: seed 0 is cached from the quick run, seed 1 trains here
+    pids = set()
+    for seed in (0, 1):
+        record = json.loads((out / "polymnist" / "runs" / "quick" / f"mopoe-seed{seed}.json").read_text())
+        assert record["stages"]["model"] == "computed"
+        pids.add(record["provenance"]["pid"])
+    assert len(pids) == 2 and os.getpid() not in pids
+    jobs = pd.read_csv(out / "polymnist" / "coherence.csv")
+    local = pd.read_csv(results / "polymnist" / "coherence.csv")
+    local = local[local.model == "mopoe"].reset_index(drop=True)
+    assert jobs[["model", "metric", "n"]].equals(local[["model", "metric", "n"]])
+    assert jobs["mean"].to_numpy() == pytest.approx(local["mean"].to_numpy(), rel=1e-9)
+    assert jobs["std"].to_numpy() == pytest.approx(local["std"].to_numpy(), rel=1e-9)
+
+
+def test_cli_flags_reach_the_config():
+    from bench.run import RunConfig, build_parser
+
+    args = build_parser().parse_args(["--suite", "polymnist", "--fresh", "--amp", "bf16", "--executor", "slurm",
+                                      "--slurm-partition", "gpu", "--slurm-gpus", "2", "--slurm-time", "90"])
+    cfg = RunConfig.from_cli(args)
+    assert (cfg.fresh, cfg.amp, cfg.executor, cfg.slurm_partition, cfg.slurm_gpus, cfg.slurm_time) == (
+        True, "bf16", "slurm", "gpu", 2, 90)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from bench.errors import BenchError
-from bench.store import Store, load_json, load_torch, provenance, save_json, save_torch, stable_hash
+from bench.store import CacheWarning, Store, load_json, load_torch, provenance, save_json, save_torch, stable_hash
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,3 +68,67 @@ def test_provenance_fields():
     record = provenance("cpu")
     assert {"commit", "torch", "python", "device", "time"} <= set(record)
     assert record["device"] == "cpu"
+
+
+def counting_compute(calls: list, value: float = 1.0):
+    def compute():
+        calls.append(1)
+        return {"w": torch.full((1000,), value)}, {"note": "x"}
+
+    return compute
+
+
+@pytest.mark.parametrize("damage", ["flip a byte", "truncate", "drop the record's hash", "break the record"])
+def test_a_damaged_entry_is_detected_and_recomputed_with_a_warning(tmp_path, damage):
+    store, calls = Store(tmp_path), []
+    store.cached_torch("stage", "k", counting_compute(calls))
+    payload, record = store.path("stage", "k"), store.path("stage", "k", "json")
+    if damage == "flip a byte":
+        data = bytearray(payload.read_bytes())
+        data[len(data) // 2] ^= 0xFF  # inside the tensor data: torch.load alone would not notice
+        payload.write_bytes(bytes(data))
+    elif damage == "truncate":
+        payload.write_bytes(payload.read_bytes()[:100])
+    elif damage == "drop the record's hash":
+        save_json({"note": "x"}, record)
+    else:
+        record.write_text("{not json")
+    with pytest.warns(CacheWarning, match="stage/k"):
+        value, rec = Store(tmp_path).cached_torch("stage", "k", counting_compute(calls))
+    assert len(calls) == 2 and torch.equal(value["w"], torch.ones(1000)) and rec == {"note": "x"}
+    assert Store(tmp_path).load("stage", "k") is not None  # repaired on disk
+
+
+class Exploit:
+    ran = False
+
+    def __reduce__(self):
+        return (Exploit._run, ())
+
+    @staticmethod
+    def _run():
+        Exploit.ran = True
+        return "pwned"
+
+
+def test_a_pickled_object_in_the_cache_is_never_unpickled(tmp_path):
+    """Even with a record whose hash matches the file (a crafted entry), the object is refused, not executed."""
+    store, calls = Store(tmp_path), []
+    store.save("stage", "k", {"obj": Exploit()}, {"note": "crafted"})
+    with pytest.warns(CacheWarning):
+        value, _ = store.cached_torch("stage", "k", counting_compute(calls))
+    assert not Exploit.ran and len(calls) == 1 and torch.equal(value["w"], torch.ones(1000))
+
+
+def test_fresh_recomputes_and_hits_are_reported(tmp_path):
+    calls = []
+    first = Store(tmp_path)
+    first.cached_torch("stage", "k", counting_compute(calls))
+    assert first.computed == [("stage", "k")] and first.hits == []
+    again = Store(tmp_path)
+    again.cached_torch("stage", "k", counting_compute(calls))
+    assert again.hits == [("stage", "k")] and len(calls) == 1
+    fresh = Store(tmp_path, fresh=True)
+    value, _ = fresh.cached_torch("stage", "k", counting_compute(calls, value=2.0))
+    assert len(calls) == 2 and fresh.computed == [("stage", "k")] and torch.equal(value["w"], torch.full((1000,), 2.0))
+    assert [key for key, _ in Store(tmp_path).entries("stage")] == ["k"]

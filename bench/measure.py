@@ -1,0 +1,77 @@
+"""Measured cost of a stage: wall time and peak memory, recorded with every trained model and evaluation."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+_STATM = Path("/proc/self/statm")
+_PAGE = resource.getpagesize()
+
+
+def resident_bytes() -> int | None:
+    """The process's current resident set size (Linux /proc), or None where it cannot be read."""
+    try:
+        return int(_STATM.read_text().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class StageCost:
+    """``with StageCost(device) as cost: ...`` then ``cost.seconds`` and ``cost.peak_mb``, with ``cost.memory``
+    naming what was measured:
+
+    - ``"cuda max allocated"``: ``torch.cuda.max_memory_allocated`` over the stage (tensors on the GPU);
+    - ``"rss sampled"``: the highest resident set size of the process sampled every ``interval`` s (Linux);
+    - ``"rss lifetime peak"``: elsewhere, the process's peak RSS so far (``ru_maxrss``), an upper bound.
+    """
+
+    def __init__(self, device: torch.device | str, interval: float = 0.02) -> None:
+        self.device = torch.device(device)
+        self.interval = interval
+        self.seconds = 0.0
+        self.peak_mb = 0.0
+        self.memory = ""
+        self._stop = threading.Event()
+        self._peak = 0
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._peak = max(self._peak, resident_bytes() or 0)
+
+    def __enter__(self) -> "StageCost":
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+        elif resident_bytes() is not None:
+            self._peak = resident_bytes() or 0
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.peak_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
+            self.memory = "cuda max allocated"
+        elif self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._peak = max(self._peak, resident_bytes() or 0)
+            self.peak_mb = self._peak / 2**20
+            self.memory = "rss sampled"
+        else:
+            scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+            self.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+            self.memory = "rss lifetime peak"
+        self.seconds = time.perf_counter() - self._start
+
+    def to_dict(self) -> dict:
+        return {"seconds": self.seconds, "peak_memory_mb": self.peak_mb, "memory": self.memory}

@@ -1,0 +1,123 @@
+"""What a finished run leaves for readers: tables (Markdown, LaTeX, CSV), plots, a report and a summary record,
+all built from the (model, seed) run records."""
+
+from __future__ import annotations
+
+from bench.plots import plot_by_size, write_report
+from bench.store import provenance, save_json
+from bench.tables import (
+    EFFICIENCY_COLUMNS,
+    FEATURE_LABELS,
+    FEATURE_NAMES,
+    coherence_columns,
+    efficiency_records,
+    fd_columns,
+    prdc_columns,
+    summarize,
+    summary_columns,
+    write_tables,
+)
+
+
+def write_outputs(prep, records: list[dict]) -> str:
+    """Write every table, plot and ``report.md`` of the run under ``<out>/<suite>/``; return the text report
+    printed at the end of ``bench.run`` (the summary table, timings and where everything is)."""
+    out, test, cfg = prep.out, prep.test, prep.cfg
+    modalities = tuple(prep.spec.modalities)
+    title = prep.suite.title
+    accuracy = ", ".join(f"{m} {a:.3f}" for m, a in prep.clf_record["test_accuracy"].items())
+    data_text = f"{cfg.scale} scale, {len(test)} test tuples, data {prep.manifest.get('source', '?')}"
+    samples_text = (
+        f"{len(test)} real test images per modality; {len(test)} generated per (subset, target not in it) and "
+        f"{records[0]['coherence']['n_joint']} unconditional samples per modality"
+    )
+    seeds = sorted({r["seed"] for r in records})
+    seeds_text = f"mean ± std over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}"
+    tables, figures = [], []
+
+    summary_cols = summary_columns(len(modalities), list(prep.spaces))
+    described = [
+        f"{FEATURE_LABELS[s]}: Fréchet distance in {FEATURE_NAMES[s]} features, unconditional (mean over "
+        f"modalities) and conditional per subset size; P/R: unconditional, in the same features"
+        for s in prep.spaces
+    ]
+    described += [f"{FEATURE_LABELS[s]} unavailable: {why}" for s, why in prep.unavailable.items()]
+    tables.append(write_tables(
+        summarize(records, summary_cols), summary_cols, out, "summary",
+        caption=f"{title} summary ({data_text}; {samples_text}; {seeds_text}). " + ". ".join(described)
+        + ". Best value per column in bold.",
+        constant={FEATURE_LABELS[s]: "unavailable" for s in prep.unavailable},
+    ))
+
+    def table(columns, stem: str, caption: str, plot: tuple[str, str, str, str, bool]) -> None:
+        """Write one table and, with ``plot = (metric prefix, file stem, y label, figure caption, lower is
+        better)``, its curve over the number of observed modalities at ``plots/<file stem>.png``."""
+        stats = summarize(records, columns)
+        tables.append(write_tables(stats, columns, out, stem, caption=caption))
+        prefix, name, ylabel, figure, lower = plot
+        figures.append((figure, plot_by_size(stats, prefix, out / "plots" / f"{name}.png", ylabel=ylabel,
+                                             title=f"{title}: {figure}", lower_is_better=lower)))
+
+    table(
+        coherence_columns(len(modalities)), "coherence",
+        f"{title} coherence ({data_text}; {seeds_text}). Joint: all {len(modalities)} classifiers agree on a prior "
+        f"sample. k=K: accuracy of a generated modality given K others, averaged over subsets and targets not given. "
+        f"Classifier test accuracy: {accuracy}.",
+        ("k", "coherence_by_size", "conditional coherence", "coherence given k modalities", False),
+    )
+    for space in prep.spaces:
+        label, features = FEATURE_LABELS[space], FEATURE_NAMES[space]
+        table(
+            fd_columns(space, modalities), f"quality-{space}",
+            f"{title} {label}: Fréchet distance in {features} features ({data_text}; {samples_text}; {seeds_text}). "
+            f"Per modality: unconditional samples; k=K: conditional, averaged over subsets of size K and targets not "
+            f"in them.",
+            (f"fd_{space}_k", f"fd_{space}_by_size", label, f"{label} of conditional generations", True),
+        )
+        table(
+            prdc_columns(space, len(modalities)), f"prdc-{space}",
+            f"{title} precision/recall (k=3) and density/coverage (k=5) in {features} features ({data_text}; "
+            f"{samples_text}; {seeds_text}). P, R, D, C: unconditional samples, mean over modalities; P/R k=K: "
+            f"conditional.",
+            (f"precision_{space}_k", f"precision_{space}_by_size", f"precision ({space} features)",
+             "precision of conditional generations", False),
+        )
+
+    memory = records[0]["efficiency"]["memory"]
+    tables.append(write_tables(
+        summarize(efficiency_records(records), EFFICIENCY_COLUMNS), EFFICIENCY_COLUMNS, out, "efficiency",
+        caption=f"{title} cost ({data_text}; {seeds_text}), measured on {prep.device}: parameters, network "
+        f"evaluations per generated sample, wall time and peak memory ({memory}) of training (as recorded when the "
+        f"model was trained) and of evaluation (coherence and quality).",
+    ))
+    figures += [
+        (f"Samples: {r['model']} (seed {r['seed']})", out / "samples" / f"{r['model']}-{cfg.scale}-seed{r['seed']}.png")
+        for r in records
+    ]
+    report = write_report(
+        out,
+        title=f"{title} benchmark ({cfg.scale} scale)",
+        intro=f"Models: {', '.join(sorted({r['model'] for r in records}))}; {seeds_text}; data {prep.manifest.get('source', '?')}; "
+        f"device {prep.device}. Every number comes from the run records under runs/{cfg.scale}/.",
+        tables=tables,
+        figures=figures,
+    )
+
+    timings = dict(prep.timings)
+    for r in records:
+        run = f"{r['model']}/seed{r['seed']}"
+        timings[f"{run} train ({r['stages']['model']})"] = r["efficiency"]["train_seconds"]
+        timings[f"{run} evaluate ({r['stages']['evaluation']})"] = r["efficiency"]["evaluate_seconds"]
+    save_json(
+        {"classifiers": prep.clf_record, "quality_unavailable": prep.unavailable, "timings_s": timings,
+         "records": [f"runs/{cfg.scale}/{r['model']}-seed{r['seed']}.json" for r in records],
+         "provenance": provenance(prep.device)},
+        out / "summary.json",
+    )
+    lines = [tables[0].read_text(), f"classifier test accuracy: {accuracy}"]
+    lines += [f"{stage}: {seconds:.1f} s" for stage, seconds in timings.items()]
+    lines.append(
+        f"report: {report}; tables: {', '.join(p.name for p in tables)} (each also .tex, .csv); "
+        f"records: {out / 'runs' / cfg.scale}; plots: {out / 'plots'}; samples: {out / 'samples'}"
+    )
+    return "\n".join(lines)

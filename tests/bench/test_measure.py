@@ -1,0 +1,18 @@
+import time
+
+import torch
+
+from bench.measure import StageCost, resident_bytes
+
+
+def test_cpu_peak_memory_sees_a_short_lived_allocation():
+    """A 256 MB tensor that lives 0.2 s inside the stage and is freed before it ends still shows in the peak."""
+    before = resident_bytes()
+    with StageCost("cpu", interval=0.01) as cost:
+        x = torch.ones(64, 1024, 1024)  # 256 MB, written so its pages are resident
+        time.sleep(0.2)
+        del x
+    assert cost.memory == "rss sampled"
+    assert cost.peak_mb * 2**20 >= before + 200 * 2**20
+    assert cost.seconds >= 0.2
+    assert set(cost.to_dict()) == {"seconds", "peak_memory_mb", "memory"}
