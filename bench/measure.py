@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import resource
 import sys
 import threading
@@ -23,7 +24,8 @@ def resident_bytes() -> int | None:
 
 
 class StageCost:
-    """``with StageCost(device) as cost: ...`` then ``cost.seconds`` and ``cost.peak_mb``, with ``cost.memory``
+    """``with StageCost(device) as cost: ...`` then ``cost.seconds``, ``cost.peak_mb`` and ``cost.start_mb`` (the
+    same quantity when the stage began; ``peak_mb - start_mb`` is what the stage itself added), with ``cost.memory``
     naming what was measured:
 
     - ``"cuda max allocated"``: ``torch.cuda.max_memory_allocated`` over the stage (tensors on the GPU);
@@ -36,6 +38,7 @@ class StageCost:
         self.interval = interval
         self.seconds = 0.0
         self.peak_mb = 0.0
+        self.start_mb = 0.0
         self.memory = ""
         self._stop = threading.Event()
         self._peak = 0
@@ -49,8 +52,10 @@ class StageCost:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
+            self.start_mb = torch.cuda.memory_allocated(self.device) / 2**20
         elif resident_bytes() is not None:
             self._peak = resident_bytes() or 0
+            self.start_mb = self._peak / 2**20
             self._thread = threading.Thread(target=self._sample, daemon=True)
             self._thread.start()
         self._start = time.perf_counter()
@@ -70,8 +75,10 @@ class StageCost:
         else:
             scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
             self.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+            self.start_mb = math.nan  # unknown: the lifetime peak says nothing about the start
             self.memory = "rss lifetime peak"
         self.seconds = time.perf_counter() - self._start
 
     def to_dict(self) -> dict:
-        return {"seconds": self.seconds, "peak_memory_mb": self.peak_mb, "memory": self.memory}
+        return {"seconds": self.seconds, "peak_memory_mb": self.peak_mb, "start_memory_mb": self.start_mb,
+                "memory": self.memory}

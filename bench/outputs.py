@@ -87,8 +87,9 @@ def write_outputs(prep, records: list[dict]) -> str:
     tables.append(write_tables(
         summarize(efficiency_records(records), EFFICIENCY_COLUMNS), EFFICIENCY_COLUMNS, out, "efficiency",
         caption=f"{title} cost ({data_text}; {seeds_text}), measured on {prep.device}: parameters, network "
-        f"evaluations per generated sample, wall time and peak memory ({memory}) of training (as recorded when the "
-        f"model was trained) and of evaluation (coherence and quality).",
+        f"evaluations per generated sample, wall time and peak memory ({memory}; +MB: the peak above what the process "
+        f"held when the stage began) of training (as recorded when the model was trained) and of evaluation "
+        f"(coherence and quality).",
     ))
     figures += [
         (f"Samples: {r['model']} (seed {r['seed']})", out / "samples" / f"{r['model']}-{cfg.scale}-seed{r['seed']}.png")

@@ -66,6 +66,18 @@ def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDat
     return train, test, {**manifest, "n_train_used": len(train), "n_test_used": len(test), "key": key}, key
 
 
+def measured(compute, device):
+    """``compute`` (-> (payload, record)) with its wall time and peak memory (``StageCost``) and provenance added to
+    the record: what every stage's record carries."""
+
+    def run() -> tuple:
+        with StageCost(device) as cost:
+            payload, record = compute()
+        return payload, {**record, "cost": cost.to_dict(), "provenance": provenance(device)}
+
+    return run
+
+
 def load_classifiers(train, test, scale, data_key: str, store: Store, device, progress: bool):
     """Per-modality digit classifiers: trained once per (data, config) and cached; test accuracy recorded."""
     key = stable_hash("classifiers", data_key, scale.classifier, CLASSIFIER_SEED)
@@ -77,11 +89,10 @@ def load_classifiers(train, test, scale, data_key: str, store: Store, device, pr
             "config": dataclasses.asdict(scale.classifier),
             "seed": CLASSIFIER_SEED,
             "test_accuracy": classifier_accuracy(clfs, test),
-            "provenance": provenance(device),
         }
         return {m: c.state_dict() for m, c in clfs.items()}, record
 
-    states, record = store.cached_torch("classifiers", key, fit)
+    states, record = store.cached_torch("classifiers", key, measured(fit, device))
     clfs = {}
     for m, state in states.items():
         clf = DigitClassifier(in_channels=train.shapes[m][0])
@@ -124,7 +135,7 @@ def load_real_features(test, data_key: str, name: str, space, store: Store, devi
         feats = {m: real_features(test, m, extractor, device).cpu() for m, extractor in extractors.items()}
         return feats, {"extractor": name, "n": len(test), "dims": {m: f.shape[1] for m, f in feats.items()}}
 
-    feats, _ = store.cached_torch("features", key, compute)
+    feats, _ = store.cached_torch("features", key, measured(compute, device))
     return {m: RealFeatures(f.to(device)) for m, f in feats.items()}, time.perf_counter() - start
 
 
@@ -136,20 +147,15 @@ def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, dat
     key = stable_hash("model", name, data_key, model_cfg, seed, *amp_key(cfg))
 
     def stage_cache(stage: str, parts: tuple, compute):
-        return store.cached_torch(stage, stable_hash(stage, data_key, *parts, *amp_key(cfg)), compute)
+        return store.cached_torch(stage, stable_hash(stage, data_key, *parts, *amp_key(cfg)), measured(compute, device))
 
     def fit() -> tuple[dict, dict]:
-        with StageCost(device) as cost, autocast(cfg, device):
+        with autocast(cfg, device):
             record = model.fit(train, seed=seed, device=device, progress=cfg.progress, cache=stage_cache)
-        return model.state_dict(), {
-            "train": dataclasses.asdict(record),
-            "cost": cost.to_dict(),
-            "config": dataclasses.asdict(model_cfg),
-            "amp": cfg.amp,
-            "provenance": provenance(device),
-        }
+        return model.state_dict(), {"train": dataclasses.asdict(record), "config": dataclasses.asdict(model_cfg),
+                                    "seed": seed, "amp": cfg.amp}
 
-    state, record = store.cached_torch("models", key, fit)
+    state, record = store.cached_torch("models", key, measured(fit, device))
     model.load_state_dict(state)  # a cache hit; after a fresh fit this reloads the same weights
     model.to(device).eval()
     return model, {**record, "key": key, "cached": ("models", key) in store.hits}
@@ -263,19 +269,18 @@ def evaluate_model(prep: Prepared, name: str, seed: int, model, model_key: str) 
         generator = torch.Generator(device=device).manual_seed(seed)
         counter = CoherenceCounter(prep.spec.modalities, prep.clfs, device)
         collectors = {space: FeatureCollector(prep.spec.modalities, ex) for space, (ex, _) in prep.spaces.items()}
-        with StageCost(device) as cost:
-            n_joint = generation_pass(
-                MixedPrecisionModel(model, cfg, device) if cfg.amp != "none" else model,
-                prep.test,
-                [counter, *collectors.values()],
-                batch_size=scale.eval_batch_size,
-                n_joint=scale.n_joint,
-                generator=generator,
-                device=device,
-                progress=cfg.progress,
-            )
-            coherence = counter.result(len(prep.test), n_joint)
-            quality = {space: c.result(space, prep.real[space]) for space, c in collectors.items()}
+        n_joint = generation_pass(
+            MixedPrecisionModel(model, cfg, device) if cfg.amp != "none" else model,
+            prep.test,
+            [counter, *collectors.values()],
+            batch_size=scale.eval_batch_size,
+            n_joint=scale.n_joint,
+            generator=generator,
+            device=device,
+            progress=cfg.progress,
+        )
+        coherence = counter.result(len(prep.test), n_joint)
+        quality = {space: c.result(space, prep.real[space]) for space, c in collectors.items()}
         results = {
             "metrics": {
                 "joint": coherence.joint,
@@ -284,11 +289,10 @@ def evaluate_model(prep: Prepared, name: str, seed: int, model, model_key: str) 
             },
             "coherence": coherence.to_dict(),
             "quality": {space: q.to_dict() for space, q in quality.items()},
-            "cost": cost.to_dict(),
         }
-        return {}, results
+        return {}, results  # the results are the record; the payload is empty
 
-    _, results = prep.store.cached_torch("evaluations", key, compute)
+    _, results = prep.store.cached_torch("evaluations", key, measured(compute, device))
     return {**results, "key": key}, ("evaluations", key) in prep.store.hits
 
 
@@ -301,7 +305,7 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
     grid = prep.out / "samples" / f"{name}-{cfg.scale}-seed{seed}.png"
     if not (eval_cached and grid.exists()):
         save_sample_grid(model, prep.test, grid, rows=prep.scale.grid_rows, seed=seed)
-    train_cost = model_record.get("cost", {})
+    train_cost, eval_cost = model_record.get("cost", {}), evaluation["cost"]
     record = {
         "suite": prep.suite.name,
         "scale": cfg.scale,
@@ -315,10 +319,12 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
             "parameters": sum(p.numel() for p in model.parameters()),
             "train_seconds": model_record["train"]["seconds"],
             "train_peak_memory_mb": train_cost.get("peak_memory_mb"),
+            "train_added_memory_mb": added_memory(train_cost),
             "network_calls_per_sample": getattr(model, "network_calls_per_sample", 1),
-            "evaluate_seconds": evaluation["cost"]["seconds"],
-            "evaluate_peak_memory_mb": evaluation["cost"]["peak_memory_mb"],
-            "memory": evaluation["cost"]["memory"],
+            "evaluate_seconds": eval_cost["seconds"],
+            "evaluate_peak_memory_mb": eval_cost["peak_memory_mb"],
+            "evaluate_added_memory_mb": added_memory(eval_cost),
+            "memory": eval_cost["memory"],
         },
         "stages": {"model": "cached" if model_record["cached"] else "computed",
                    "evaluation": "cached" if eval_cached else "computed"},
@@ -333,10 +339,20 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
     return record
 
 
+def added_memory(cost: dict) -> float | None:
+    """Peak minus start memory of a measured stage (``StageCost``): what the stage itself needed."""
+    if cost.get("peak_memory_mb") is None or cost.get("start_memory_mb") is None:
+        return None
+    return cost["peak_memory_mb"] - cost["start_memory_mb"]
+
+
 def job(cfg: RunConfig, name: str, seed: int) -> dict:
     """One (model, seed) as a self-contained job (a Slurm or subprocess worker): the shared stages are read from
-    the cache the submitting process filled, then ``run_one``."""
-    return run_one(prepare(cfg), name, seed)
+    the cache the submitting process filled (also under ``--fresh``, which the submitting process has applied to
+    them), then ``run_one``."""
+    prep = prepare(dataclasses.replace(cfg, fresh=False))
+    prep.store.fresh = cfg.fresh
+    return run_one(prep, name, seed)
 
 
 def run(cfg: RunConfig) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,8 +85,10 @@ EFFICIENCY_COLUMNS = [
     Column("network_calls_per_sample", "NFE per sample", None, 0, "Model"),
     Column("train_seconds", "Train s", None, 1, "Training"),
     Column("train_peak_memory_mb", "Train peak MB", None, 0, "Training"),
+    Column("train_added_memory_mb", "Train +MB", None, 0, "Training"),
     Column("evaluate_seconds", "Eval s", None, 1, "Evaluation"),
     Column("evaluate_peak_memory_mb", "Eval peak MB", None, 0, "Evaluation"),
+    Column("evaluate_added_memory_mb", "Eval +MB", None, 0, "Evaluation"),
 ]
 
 
@@ -104,7 +107,7 @@ def summarize(records: list[dict], columns: list[Column]) -> pd.DataFrame:
     ``std`` is the sample standard deviation (ddof = 1); it is NaN for a single seed.
     """
     rows = [
-        {"model": r["model"], "seed": r["seed"], "metric": c.key, "value": float(r["metrics"][c.key])}
+        {"model": r["model"], "seed": r["seed"], "metric": c.key, "value": _number(r["metrics"][c.key])}
         for r in records
         for c in columns
     ]
@@ -113,6 +116,11 @@ def summarize(records: list[dict], columns: list[Column]) -> pd.DataFrame:
     stats = long.groupby(["model", "metric"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
     stats = stats.rename(columns={"count": "n"})
     return stats.sort_values(["model", "metric"], key=lambda s: s.map(order) if s.name == "metric" else s)
+
+
+def _number(value) -> float:
+    """A metric value as a float; None (not measured) becomes NaN."""
+    return math.nan if value is None else float(value)
 
 
 def format_cell(mean: float, std: float, digits: int = 3) -> str:

@@ -14,5 +14,6 @@ def test_cpu_peak_memory_sees_a_short_lived_allocation():
         del x
     assert cost.memory == "rss sampled"
     assert cost.peak_mb * 2**20 >= before + 200 * 2**20
+    assert cost.peak_mb - cost.start_mb >= 200 and abs(cost.start_mb * 2**20 - before) < 50 * 2**20
     assert cost.seconds >= 0.2
-    assert set(cost.to_dict()) == {"seconds", "peak_memory_mb", "memory"}
+    assert set(cost.to_dict()) == {"seconds", "peak_memory_mb", "start_memory_mb", "memory"}

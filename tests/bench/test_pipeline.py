@@ -1,7 +1,8 @@
-"""Pipeline pieces that the end-to-end runs do not isolate: mixed precision around a model."""
+"""Pipeline pieces that the end-to-end runs do not isolate: mixed precision around a model, damaged cached data."""
 
 import torch
 
+import bench.suites  # noqa: F401  (registers the suites)
 from bench.pipeline import MixedPrecisionModel
 from bench.run import RunConfig
 
@@ -35,3 +36,23 @@ def test_without_amp_nothing_is_autocast():
     inner = Recorder()
     MixedPrecisionModel(inner, RunConfig(suite="polymnist"), torch.device("cpu")).sample(2)
     assert inner.autocast == [False]
+
+
+def test_damaged_cached_data_is_rebuilt_with_a_warning(tmp_path):
+    import pytest
+
+    from bench.pipeline import load_data
+    from bench.registry import SUITES
+    from bench.store import CacheWarning, Store
+
+    suite = SUITES.get("polymnist")()
+    cfg = RunConfig(suite="polymnist", scale="quick", out=str(tmp_path))
+    store = Store(tmp_path / "cache")
+    _, test, _, key = load_data(suite, suite.scales["quick"], cfg, store)
+    (path,) = (tmp_path / "cache" / "data").glob("*/test.pt")
+    data = bytearray(path.read_bytes())
+    data[-2000] ^= 0xFF  # inside the image bytes: still a loadable file, but not the data it was
+    path.write_bytes(bytes(data))
+    with pytest.warns(CacheWarning, match="rebuilt"):
+        _, again, _, again_key = load_data(suite, suite.scales["quick"], cfg, store)
+    assert again_key == key and torch.equal(again.images["m0"], test.images["m0"])
