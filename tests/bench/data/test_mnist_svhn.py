@@ -1,0 +1,150 @@
+"""MNIST-SVHN loaders on tiny files written here in the real formats (gzipped IDX, MATLAB v5 .mat), the seeded
+label-matched pairing and its index files, and the offline stand-in."""
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy.io import savemat
+
+from bench.data.mnist_svhn import (
+    build_stand_in,
+    load_mnist_svhn,
+    load_svhn_mat,
+    pair_by_label,
+    pairing_files,
+    render_digit,
+)
+from bench.errors import BenchError
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + struct.pack(f">{array.ndim}i", *array.shape)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+def svhn_arrays(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """SVHN's .mat layout: X uint8 (32, 32, 3, N), y uint8 (N, 1) with digit 0 stored as 10."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (32, 32, 3, len(labels)), dtype=np.uint8)
+    y = np.where(labels == 0, 10, labels).astype(np.uint8).reshape(-1, 1)
+    return x, y
+
+
+def write_real_files(root: Path, mnist_counts=(3, 5), svhn_counts=(4, 2)) -> dict:
+    """MNIST raw (gz IDX) and SVHN .mat for train and test: per class l, mnist_counts[l % 2] and svhn_counts[l % 2]
+    instances, so that the smaller side alternates between the datasets."""
+    labels = {}
+    for split, prefix, seed in (("train", "train", 0), ("test", "t10k", 1)):
+        rng = np.random.default_rng(seed)
+        lm = rng.permutation(np.concatenate([np.full(mnist_counts[c % 2], c) for c in range(10)]))
+        ls = rng.permutation(np.concatenate([np.full(svhn_counts[c % 2], c) for c in range(10)]))
+        digits = (lm[:, None, None] * 20 + rng.integers(0, 20, (len(lm), 28, 28))).astype(np.uint8)
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-images-idx3-ubyte.gz", digits)
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-labels-idx1-ubyte.gz", lm)
+        x, y = svhn_arrays(ls, seed)
+        (root / "SVHN").mkdir(parents=True, exist_ok=True)
+        savemat(root / "SVHN" / f"{split}_32x32.mat", {"X": x, "y": y})
+        labels[split] = (lm, ls, x)
+    return labels
+
+
+def test_svhn_mat_layout_and_label_10_is_zero(tmp_path):
+    labels = np.array([0, 1, 9, 0, 5])
+    x, y = svhn_arrays(labels, seed=3)
+    savemat(tmp_path / "test_32x32.mat", {"X": x, "y": y})
+    images, read_labels = load_svhn_mat(tmp_path / "test_32x32.mat")
+    assert images.shape == (5, 3, 32, 32) and images.dtype == np.uint8
+    assert read_labels.tolist() == [0, 1, 9, 0, 5] and 10 in y
+    assert images[2, 1, 7, 30] == x[7, 30, 1, 2]  # (h, w, c, n) -> (n, c, h, w)
+
+
+@pytest.mark.parametrize("content, message", [(b"not a mat file", "not a readable SVHN"), (None, "lacks the SVHN arrays")])
+def test_bad_svhn_files_are_clear_errors(tmp_path, content, message):
+    path = tmp_path / "train_32x32.mat"
+    if content is None:
+        savemat(path, {"images": np.zeros((2, 2), dtype=np.uint8)})
+    else:
+        path.write_bytes(content)
+    with pytest.raises(BenchError, match=message) as err:
+        load_svhn_mat(path)
+    assert str(path) in str(err.value) and "download" in err.value.fix
+
+
+def test_pairing_invariants():
+    rng = np.random.default_rng(0)
+    labels_a = rng.integers(0, 10, 300)
+    labels_b = rng.integers(0, 10, 200)
+    dm = 4
+    idx_a, idx_b = pair_by_label(labels_a, labels_b, dm=dm, seed=7)
+    assert idx_a.dtype == idx_b.dtype == np.int64 and idx_a.shape == idx_b.shape
+    assert np.array_equal(labels_a[idx_a], labels_b[idx_b])  # same label in every pair
+    for label in range(10):
+        members_a, members_b = np.flatnonzero(labels_a == label), np.flatnonzero(labels_b == label)
+        n = min(len(members_a), len(members_b))
+        kept_a, counts_a = np.unique(idx_a[labels_a[idx_a] == label], return_counts=True)
+        kept_b, counts_b = np.unique(idx_b[labels_b[idx_b] == label], return_counts=True)
+        assert np.array_equal(kept_a, members_a[:n]) and np.array_equal(kept_b, members_b[:n])  # the first n
+        assert (counts_a == dm).all() and (counts_b == dm).all()  # each kept instance exactly dm times
+    again = pair_by_label(labels_a, labels_b, dm=dm, seed=7)
+    other = pair_by_label(labels_a, labels_b, dm=dm, seed=8)
+    assert np.array_equal(again[0], idx_a) and np.array_equal(again[1], idx_b)
+    assert not np.array_equal(other[1], idx_b)
+    capped = pair_by_label(labels_a, labels_b, dm=1, seed=0, max_per_class=3)[0]
+    assert len(capped) == 30
+
+
+def test_real_files_load_pair_and_save_index_files(tmp_path):
+    labels = write_real_files(tmp_path)
+    train, test, manifest = load_mnist_svhn(tmp_path, dm=3, seed=5)
+    assert train.shapes == {"mnist": (1, 28, 28), "svhn": (3, 32, 32)}
+    assert len(train) == len(test) == 3 * (5 * 3 + 5 * 2)  # dm x (even classes min(3, 4) + odd min(5, 2))
+    assert manifest["counts"]["train"]["pairs"] == len(train)
+    folder = tmp_path / "mnist_svhn_pairs" / "dm3-seed5"
+    lm, ls, x = labels["train"]
+    idx_m = torch.load(pairing_files(folder, "train")[0], weights_only=True).numpy()
+    idx_s = torch.load(pairing_files(folder, "train")[1], weights_only=True).numpy()
+    assert np.array_equal(lm[idx_m], ls[idx_s]) and np.array_equal(train.labels.numpy(), lm[idx_m])
+    assert torch.equal(train.images["svhn"][0], torch.from_numpy(x[..., idx_s[0]].transpose(2, 0, 1).copy()))
+    mtimes = [p.stat().st_mtime_ns for p in folder.iterdir()]
+    train_again, _, _ = load_mnist_svhn(tmp_path, dm=3, seed=5)  # same seed: the saved files, unchanged
+    assert [p.stat().st_mtime_ns for p in folder.iterdir()] == mtimes
+    assert torch.equal(train_again.images["mnist"], train.images["mnist"])
+    other = tmp_path / "copy"
+    write_real_files(other)
+    assert np.array_equal(load_mnist_svhn(other, dm=3, seed=5)[0].labels, train.labels)  # reproducible from the seed
+
+
+def test_index_files_that_do_not_fit_the_data_are_refused(tmp_path):
+    write_real_files(tmp_path)
+    load_mnist_svhn(tmp_path, dm=2, seed=0)
+    path_m, _ = pairing_files(tmp_path / "mnist_svhn_pairs" / "dm2-seed0", "test")
+    idx = torch.load(path_m, weights_only=True)
+    torch.save(idx.flip(0), path_m)  # pairs of different labels now
+    with pytest.raises(BenchError, match="do not pair same-label items"):
+        load_mnist_svhn(tmp_path, dm=2, seed=0)
+
+
+def test_missing_files_are_one_error_naming_them_and_download(tmp_path):
+    (tmp_path / "SVHN").mkdir()
+    with pytest.raises(BenchError) as err:
+        load_mnist_svhn(tmp_path)
+    text = f"{err.value} {err.value.fix}"
+    for name in ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte", "train_32x32.mat", "test_32x32.mat"):
+        assert name in text
+    assert "--download" in text
+
+
+def test_rendered_digits_and_the_stand_in():
+    rng = np.random.default_rng(0)
+    image = render_digit(7, rng)
+    assert image.shape == (3, 32, 32) and image.dtype == np.uint8 and image.std() > 20
+    train, test, manifest = build_stand_in(dm=2, seed=0)
+    assert train.shapes == {"mnist": (1, 28, 28), "svhn": (3, 32, 32)}
+    assert len(train) == 2 * 4000 and len(test) == 2 * 1000
+    assert manifest["counts"]["train"]["mnist_used"] == 4000 and "not SVHN" in manifest["source"]
+    assert torch.bincount(train.labels).tolist() == [800] * 10
