@@ -40,6 +40,9 @@ class VAEConfig(ModelConfig):
     laplace_scale: float = 0.75  # fixed scale of every Laplace likelihood
     rec_weights: tuple[float, ...] | None = None  # w_d in the order of spec.modalities; None = 1 for each
 
+    # MNIST-SVHN (protocols.md 6.7): D = 20; MNIST's likelihood weighted 3072 / 784 = 3.92; MoPoE/MLD 150-200 epochs
+    DATASETS: ClassVar[dict[str, dict]] = {"mnist_svhn": {"latent_dim": 20, "rec_weights": (3.92, 1.0), "epochs": 150}}
+
 
 class MultimodalVAE(nn.Module):
     """Base class: subclasses set ``name`` and ``Config`` and implement ``loss`` and ``posterior``."""

@@ -120,15 +120,24 @@ SCALES = ("quick", "default", "paper")
 @dataclass(frozen=True)
 class ModelConfig:
     """Base for a model's typed config. Subclasses are frozen dataclasses whose field defaults are the
-    paper values and whose ``PRESETS[scale]`` state only what differs at that scale."""
+    paper values (for PolyMNIST) and whose ``PRESETS[scale]`` state only what differs at that scale.
+    ``DATASETS[dataset]`` states what differs on another dataset (e.g. "mnist_svhn": its latent size) and
+    ``DATASETS[f"{dataset}/{scale}"]`` what differs on that dataset at that scale. Precedence, lowest first:
+    field defaults, DATASETS[dataset], PRESETS[scale], DATASETS[dataset/scale], explicit overrides."""
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
+    DATASETS: ClassVar[dict[str, dict[str, Any]]] = {}
 
     @classmethod
-    def preset(cls, scale: str, **overrides: Any):
+    def preset(cls, scale: str, dataset: str | None = None, **overrides: Any):
         if scale not in SCALES:
             raise BenchError(f"unknown scale {scale!r}", f"choose one of: {', '.join(SCALES)}")
-        values = dict(cls.PRESETS.get(scale, {}))
+        values: dict[str, Any] = {}
+        if dataset is not None:
+            values.update(cls.DATASETS.get(dataset, {}))
+        values.update(cls.PRESETS.get(scale, {}))
+        if dataset is not None:
+            values.update(cls.DATASETS.get(f"{dataset}/{scale}", {}))
         values.update(overrides)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
@@ -140,11 +149,12 @@ class ModelConfig:
 
 
 def build_model(name: str, spec: DataSpec, scale: str, **overrides: Any) -> MultimodalModel:
-    """Instantiate the registered model ``name`` with its ``scale`` preset (plus explicit overrides).
+    """Instantiate the registered model ``name`` with its ``scale`` preset for dataset ``spec.name`` (plus explicit
+    overrides).
 
     A registered model is a class ``C(spec, cfg)`` with a ``C.Config`` subclass of ``ModelConfig``.
     """
     from bench.registry import MODELS
 
     cls = MODELS.get(name)
-    return cls(spec, cls.Config.preset(scale, **overrides))
+    return cls(spec, cls.Config.preset(scale, spec.name, **overrides))

@@ -41,7 +41,7 @@ def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDat
     """Train/test splits of this scale and a key naming their content. The embedded default is built once and
     cached; user data is read from ``--data-root`` on every run (the files are the cache)."""
     source = "embedded" if cfg.data_root is None else str(Path(cfg.data_root).expanduser().resolve())
-    data_key = stable_hash("data", suite.name, source, suite.n_modalities, suite.data_seed)
+    data_key = stable_hash("data", suite.name, source, *suite.data_params)
     folder = store.root / "data" / data_key
     cached = None
     if cfg.data_root is None and not store.fresh and manifest_path(folder / "test.pt").exists():
@@ -55,7 +55,7 @@ def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDat
     if cached is not None:
         train, test, manifest = cached
     else:
-        train, test, manifest = suite.load_data(cfg.data_root)
+        train, test, manifest = suite.load_data(cfg.data_root, download=cfg.download)
         if cfg.data_root is None:
             save_dataset(train, folder / "train.pt", manifest)
             save_dataset(test, folder / "test.pt", manifest)
@@ -95,7 +95,7 @@ def load_classifiers(train, test, scale, data_key: str, store: Store, device, pr
     states, record = store.cached_torch("classifiers", key, measured(fit, device))
     clfs = {}
     for m, state in states.items():
-        clf = DigitClassifier(in_channels=train.shapes[m][0])
+        clf = DigitClassifier(in_channels=train.shapes[m][0], image_size=train.shapes[m][-1])
         clf.load_state_dict(state)
         clfs[m] = clf.to(device).eval()
     return clfs, {**record, "key": key}

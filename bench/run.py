@@ -17,7 +17,9 @@ EPILOG = """examples:
   python -m bench.run --suite polymnist --models mld,mld_in,mld_uni,mopoe   # with the MLD ablations
   python -m bench.run --suite polymnist --models mopoe --seeds 0,1,2 --device cuda
   python -m bench.run --suite polymnist --data-root ~/data   # MMNIST/*.pt, PNG folders or MNIST/raw
-  python -m bench.run --list                                 # registered suites and models
+  python -m bench.run --suite mnist_svhn --scale quick       # the offline MNIST-SVHN stand-in
+  python -m bench.run --suite mnist_svhn --data-root ~/data --download   # real MNIST + SVHN
+  python -m bench.run --list                                 # registered suites and models, cached runs
 """
 
 
@@ -34,6 +36,7 @@ class RunConfig:
     out: str = "results"
     progress: bool = True
     inception_weights: str | None = None  # None: $BENCH_INCEPTION_WEIGHTS, then the torch hub cache
+    download: bool = False  # fetch the suite's public files into data_root first (torchvision's downloaders)
     fresh: bool = False  # recompute every stage, overwriting the cache
     amp: str = "none"  # "bf16": models train and generate under torch.autocast(bfloat16); metrics stay float32
     executor: str = "local"  # bench.executors: local, submitit-local, slurm
@@ -64,6 +67,7 @@ class RunConfig:
             out=args.out,
             progress=not args.no_progress,
             inception_weights=args.inception_weights,
+            download=args.download,
             fresh=args.fresh,
             amp=args.amp,
             executor=args.executor,
@@ -103,8 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s = cuda if available)")
     where.add_argument(
         "--data-root",
-        help="folder with real data: MMNIST/{train,test}/m*.pt, {train,test}/m*/IDX.LABEL.png or MNIST/raw "
-        "(default: the embedded offline PolyMNIST built from packaged MNIST digits and photographs)",
+        help="folder with real data. polymnist: MMNIST/{train,test}/m*.pt, {train,test}/m*/IDX.LABEL.png or MNIST/raw; "
+        "mnist_svhn: MNIST/raw and SVHN/{train,test}_32x32.mat (default: the embedded offline data; for mnist_svhn a "
+        "stand-in, not SVHN)",
+    )
+    where.add_argument(
+        "--download",
+        action="store_true",
+        help="download the suite's public files (MNIST; SVHN for mnist_svhn) into --data-root first, with "
+        "torchvision's downloaders (needs internet)",
     )
     where.add_argument("--out", default="results", help="output folder for tables, records and cache (default: %(default)s)")
     where.add_argument(

@@ -9,13 +9,15 @@ FEATURE_LAYERS = ("penultimate", "logits")
 
 
 class DigitClassifier(nn.Module):
-    """PolyMNIST ``ClfImg`` (MoPoE ``ConvNetworkImgClfCMNIST``), input (B, 3, 28, 28) in [0, 1]:
+    """PolyMNIST ``ClfImg`` (MoPoE ``ConvNetworkImgClfCMNIST``), input (B, C, S, S) in [0, 1] (S divisible by 4):
 
-    conv 3->10 (k4, s2, p1), Dropout2d 0.5, ReLU; conv 10->20 (same), Dropout2d 0.5, ReLU;
-    flatten 980 -> Linear 128, Dropout 0.5, ReLU (the 128-d *penultimate* features) -> Linear 10 (logits).
+    conv C->10 (k4, s2, p1), Dropout2d 0.5, ReLU; conv 10->20 (same), Dropout2d 0.5, ReLU;
+    flatten 20 (S/4)^2 (980 at S = 28) -> Linear 128, Dropout 0.5, ReLU (the 128-d *penultimate* features) ->
+    Linear 10 (logits). For MNIST-SVHN the same design serves both modalities (1x28x28 and 3x32x32), trained by the
+    suite; the MMVAE/MLD classifiers (conv k5 + max-pool) are not used.
     """
 
-    def __init__(self, in_channels: int = 3, n_classes: int = 10) -> None:
+    def __init__(self, in_channels: int = 3, n_classes: int = 10, image_size: int = 28) -> None:
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, 10, kernel_size=4, stride=2, padding=1),
@@ -25,14 +27,14 @@ class DigitClassifier(nn.Module):
             nn.Dropout2d(0.5),
             nn.ReLU(),
             nn.Flatten(),
-            nn.Linear(20 * 7 * 7, 128),
+            nn.Linear(20 * (image_size // 4) ** 2, 128),
             nn.Dropout(0.5),
             nn.ReLU(),
         )
         self.head = nn.Linear(128, n_classes)
 
     def features(self, x: Tensor, layer: str = "penultimate") -> Tensor:
-        """(B, 3, 28, 28) -> (B, 128) penultimate activations, or (B, 10) logits."""
+        """(B, C, S, S) -> (B, 128) penultimate activations, or (B, 10) logits."""
         if layer not in FEATURE_LAYERS:
             raise ValueError(f"unknown feature layer {layer!r}; provided: {', '.join(FEATURE_LAYERS)}")
         h = self.body(x)

@@ -51,7 +51,7 @@ def train_classifiers(
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    clfs = {m: DigitClassifier(in_channels=train.shapes[m][0]).to(device) for m in train.modalities}
+    clfs = {m: DigitClassifier(in_channels=train.shapes[m][0], image_size=train.shapes[m][-1]).to(device) for m in train.modalities}
     optims = {m: torch.optim.Adam(c.parameters(), lr=cfg.lr) for m, c in clfs.items()}
     losses: list[float] = []
     start = time.perf_counter()

@@ -27,7 +27,18 @@ class AutoencoderConfig:
     """Defaults are the PolyMNIST reference (``mmnist_ae.py``): D = 160, hidden = D, Adam 1e-3, batch 128, 300 epochs."""
 
     latent_dim: int = 160
+    latent_dims: tuple[int, ...] | None = None  # per modality in spec order (MNIST-SVHN: 16, 64); None = latent_dim each
     hidden_dim: int | None = None  # the encoder's hidden Linear; None = latent_dim, as in the reference
+
+    def dims(self, n_modalities: int) -> tuple[int, ...]:
+        """The latent size of each modality's autoencoder."""
+        dims = self.latent_dims or (self.latent_dim,) * n_modalities
+        if len(dims) != n_modalities:
+            raise BenchError(
+                f"mld: latent_dims {dims} has {len(dims)} entries for {n_modalities} modalities",
+                "give one latent size per modality or leave latent_dims unset",
+            )
+        return tuple(dims)
     lr: float = 1e-3
     batch_size: int = 128
     epochs: int = 300
@@ -47,8 +58,10 @@ class Autoencoder(nn.Module):
 def build_autoencoders(spec: DataSpec, cfg: AutoencoderConfig) -> nn.ModuleDict:
     """One untrained autoencoder per modality of ``spec``, keyed by modality name."""
     make = AE_NETS.get(spec.name)
-    hidden = cfg.hidden_dim or cfg.latent_dim
-    return nn.ModuleDict({m: Autoencoder(*make(tuple(spec.shapes[m]), cfg.latent_dim, hidden)) for m in spec.modalities})
+    dims = cfg.dims(len(spec.modalities))
+    return nn.ModuleDict({
+        m: Autoencoder(*make(tuple(spec.shapes[m]), d, cfg.hidden_dim or d)) for m, d in zip(spec.modalities, dims)
+    })
 
 
 def modality_seed(seed: int, modality: str) -> int:

@@ -103,6 +103,21 @@ class MLDConfig(ModelConfig):
         },
         "paper": {},
     }
+    # MNIST-SVHN (mld_spec.md 1.2, 4.4): MNIST MLP autoencoder D = 16, SVHN conv D = 64, lr 1e-3, batch 128; score
+    # network width 256, d = 0.5, batch 128, about 150 epochs.
+    DATASETS: ClassVar[dict[str, dict]] = {
+        "mnist_svhn": {
+            "autoencoder": AutoencoderConfig(latent_dims=(16, 64), batch_size=128, epochs=150),
+            "init_dim": 256,
+            "d": 0.5,
+            "batch_size": 128,
+            "epochs": 150,
+        },
+        "mnist_svhn/default": {
+            "autoencoder": AutoencoderConfig(latent_dims=(16, 64), lr=2e-3, batch_size=64, epochs=5),
+            "epochs": 40,
+        },
+    }
 
     def __post_init__(self) -> None:
         if self.stats not in STATS:
@@ -127,7 +142,7 @@ class MLD(nn.Module):
         self.cfg = cfg
         self.modalities = tuple(spec.modalities)
         self.autoencoders = build_autoencoders(spec, cfg.autoencoder).requires_grad_(False)
-        self.layout = LatentLayout((cfg.autoencoder.latent_dim,) * len(self.modalities))
+        self.layout = LatentLayout(cfg.autoencoder.dims(len(self.modalities)))
         self.sde = VPSDE(cfg.beta_min, cfg.beta_max, cfg.t_eps)
         self.score = ScoreMLP(self.layout.total, self.n_times, cfg.init_dim, cfg.time_dim, cfg.groups)
         self.ema = EMA(self.score, cfg.ema_decay)

@@ -51,3 +51,36 @@ def polymnist(shape: tuple[int, ...], latent_dim: int, hidden_dim: int) -> tuple
         nn.ConvTranspose2d(32, channels, 3, stride=2, padding=1, output_padding=1),
     )
     return encoder, decoder
+
+
+@AE_NETS.register("mnist_svhn")
+def mnist_svhn(shape: tuple[int, ...], latent_dim: int, hidden_dim: int) -> tuple[nn.Module, nn.Module]:
+    """MNIST (1, 28, 28): MLP 784 -> 400 -> D, decoder D -> 400 -> 784 with sigmoid (``MnistEncoder/Decoder``).
+    SVHN (3, 32, 32): conv 3->32->64->128 (k4 s2 p1) 32 -> 4, conv 128->D (k4 s1 p0) 4 -> 1; decoder ConvT D->128
+    (k4 s1 p0) 1 -> 4, 128->64->32->3 (k4 s2 p1) 4 -> 32, sigmoid (``SvhnEncoder/Decoder``, fBase 32). The hidden
+    widths are the reference's (``hidden_dim`` is not used)."""
+    if tuple(shape) == (1, 28, 28):
+        encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 400), nn.ReLU(), nn.Linear(400, latent_dim))
+        decoder = nn.Sequential(
+            nn.Linear(latent_dim, 400), nn.ReLU(), nn.Linear(400, 784), nn.Sigmoid(), nn.Unflatten(1, (1, 28, 28))
+        )
+        return encoder, decoder
+    if tuple(shape) == (3, 32, 32):
+        encoder = nn.Sequential(
+            nn.Conv2d(3, 32, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 128, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(128, latent_dim, 4, stride=1, padding=0), nn.Flatten(),
+        )
+        decoder = nn.Sequential(
+            nn.Unflatten(1, (latent_dim, 1, 1)),
+            nn.ConvTranspose2d(latent_dim, 128, 4, stride=1, padding=0), nn.ReLU(),
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(32, 3, 4, stride=2, padding=1), nn.Sigmoid(),
+        )
+        return encoder, decoder
+    raise BenchError(
+        f"the mnist_svhn autoencoders take (1, 28, 28) MNIST or (3, 32, 32) SVHN images, got {tuple(shape)}",
+        "register an autoencoder for this shape in mld/nets.py",
+    )

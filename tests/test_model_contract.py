@@ -113,3 +113,34 @@ def test_state_dict_round_trip_gives_identical_outputs(trained):
     sa = model.sample(3, generator=torch.Generator().manual_seed(0))
     sb = clone.sample(3, generator=torch.Generator().manual_seed(0))
     assert all(torch.equal(sa[m], sb[m]) for m in model.modalities)
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist_svhn():
+    """64 / 21 random pairs with MNIST-SVHN shapes (1x28x28 and 3x32x32): enough to check the plumbing."""
+    from bench.data.dataset import MultimodalDataset
+
+    g = torch.Generator().manual_seed(0)
+
+    def pairs(n):
+        images = {"mnist": torch.randint(0, 256, (n, 1, 28, 28), generator=g, dtype=torch.uint8),
+                  "svhn": torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8)}
+        return MultimodalDataset(images, torch.randint(0, 10, (n,), generator=g))
+
+    return pairs(64), pairs(21)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_takes_modalities_of_different_shapes(name, tiny_mnist_svhn):
+    """MNIST-SVHN's networks (baselines/nets/mnist_svhn.py, mld/nets.py) under the mnist_svhn presets."""
+    train, test = tiny_mnist_svhn
+    spec = DataSpec(name="mnist_svhn", modalities=train.modalities, shapes=train.shapes)
+    model = build_model(name, spec, "quick")
+    record = model.fit(train, seed=0, device=torch.device("cpu"), progress=False)
+    assert record.steps > 0 and torch.isfinite(torch.tensor(record.losses)).all()
+    x, _ = next(test.batches(21))
+    out = model.generate(x, mixed_masks(21, 2), generator=torch.Generator().manual_seed(0))
+    joint = model.sample(3, generator=torch.Generator().manual_seed(0))
+    for m, shape in train.shapes.items():
+        assert out[m].shape == (21, *shape) and joint[m].shape == (3, *shape)
+        assert 0.0 <= out[m].min() and out[m].max() <= 1.0

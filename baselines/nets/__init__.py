@@ -11,4 +11,4 @@ from bench.registry import Registry
 
 NETS: Registry = Registry("network")
 
-from baselines.nets import polymnist  # noqa: E402,F401  (registers "polymnist")
+from baselines.nets import mnist_svhn, polymnist  # noqa: E402,F401  (registers "mnist_svhn", "polymnist")

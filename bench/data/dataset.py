@@ -59,6 +59,14 @@ class MultimodalDataset:
             yield x, self.labels[idx].to(device)
 
 
+def random_subset(ds: MultimodalDataset, n: int | None, *, seed: int) -> MultimodalDataset:
+    """A seeded random subset of ``n`` tuples in their original order (all of them when ``n`` is None or too large)."""
+    if n is None or n >= len(ds):
+        return ds
+    index = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n]
+    return ds.subset(index.sort().values)
+
+
 def to_float(x: Tensor) -> Tensor:
     """uint8 [0, 255] -> float32 [0, 1]."""
     return x.float().div_(255.0)

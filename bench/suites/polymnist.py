@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import torch
 
-from bench.data.dataset import MultimodalDataset
+from bench.data.dataset import MultimodalDataset, random_subset
+from bench.errors import BenchError
 from bench.registry import SUITES
 from classifiers.train import ClassifierConfig
 
@@ -57,19 +57,37 @@ class PolyMNISTSuite:
         }
     )
 
-    def load_data(self, data_root: str | None) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
-        """(train, test, manifest) from ``data_root`` (see ``bench.data.polymnist.load_polymnist``)."""
+    def load_data(self, data_root: str | None, *, download: bool = False) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
+        """(train, test, manifest) from ``data_root`` (see ``bench.data.polymnist.load_polymnist``). ``download``
+        fetches MNIST into ``data_root/MNIST/raw`` first (PolyMNIST is then generated from it, unless the folder
+        already holds the published PolyMNIST files)."""
         from bench.data.polymnist import load_polymnist
+
+        if download:
+            if data_root is None:
+                raise BenchError("--download needs --data-root (the folder to download into)", "add --data-root DIR")
+            download_mnist(data_root)
 
         return load_polymnist(data_root, n_modalities=self.n_modalities, seed=self.data_seed)
 
-    @staticmethod
-    def shrink(ds: MultimodalDataset, n: int | None, *, seed: int) -> MultimodalDataset:
-        """A seeded random subset of ``n`` tuples (all of them when ``n`` is None or too large)."""
-        if n is None or n >= len(ds):
-            return ds
-        index = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n]
-        return ds.subset(index.sort().values)
+    shrink = staticmethod(random_subset)
+
+    @property
+    def data_params(self) -> tuple:
+        """What, besides the source, decides the data's content (part of the data key)."""
+        return (self.n_modalities, self.data_seed)
+
+
+def download_mnist(data_root: str) -> None:
+    """MNIST train and test into ``data_root/MNIST/raw`` with torchvision's downloader; no network is a clear error."""
+    from torchvision.datasets import MNIST
+
+    try:
+        for train in (True, False):
+            MNIST(data_root, train=train, download=True)
+    except (OSError, RuntimeError) as exc:
+        raise BenchError(f"could not download MNIST into {data_root} ({type(exc).__name__}: {exc})",
+                         "run with --download on a machine with internet, or place the files yourself") from None
 
 
 SUITES.register("polymnist")(PolyMNISTSuite)

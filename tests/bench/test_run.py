@@ -297,3 +297,28 @@ def test_cli_flags_reach_the_config():
     cfg = RunConfig.from_cli(args)
     assert (cfg.fresh, cfg.amp, cfg.executor, cfg.slurm_partition, cfg.slurm_gpus, cfg.slurm_time) == (
         True, "bf16", "slurm", "gpu", 2, 90)
+
+
+def test_mnist_svhn_quick_runs_offline_on_the_stand_in(tmp_path):
+    """Two modalities of different shapes (1x28x28, 3x32x32) through data, classifiers, MLD and MoPoE, metrics,
+    tables, plots and sample grids."""
+    start = time.perf_counter()
+    argv = ["--suite", "mnist_svhn", "--scale", "quick", "--out", str(tmp_path), "--no-progress", "--device", "cpu"]
+    assert main(argv) == 0
+    assert time.perf_counter() - start < 60
+    root = tmp_path / "mnist_svhn"
+    summary = pd.read_csv(root / "summary.csv")
+    assert set(summary.model) == {"mld", "mopoe"} and {"k1", "fd_clf_uncond"} <= set(summary.metric)
+    record = json.loads((root / "runs" / "quick" / "mld-seed0.json").read_text())
+    assert set(record["coherence"]["conditional"]["mnist"]) == {"mnist", "svhn"}
+    assert "not SVHN" in record["data"]["source"]
+    assert (root / "samples" / "mopoe-quick-seed0.png").stat().st_size > 0
+    assert "MNIST-SVHN" in (root / "report.md").read_text()
+
+
+def test_mnist_svhn_data_root_without_the_files_is_one_clear_error(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    argv = ["--suite", "mnist_svhn", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "train_32x32.mat" in err and "--download" in err and "Traceback" not in err

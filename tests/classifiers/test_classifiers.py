@@ -50,3 +50,10 @@ def test_training_is_seeded():
     for m in a:
         for (k, va), vb in zip(a[m].state_dict().items(), b[m].state_dict().values()):
             assert torch.equal(va, vb), k
+
+
+def test_the_classifier_takes_svhn_sized_and_grey_inputs():
+    svhn = DigitClassifier(in_channels=3, image_size=32).eval()
+    mnist = DigitClassifier(in_channels=1, image_size=28).eval()
+    assert svhn(torch.rand(2, 3, 32, 32)).shape == (2, 10) and svhn.features(torch.rand(2, 3, 32, 32)).shape == (2, 128)
+    assert mnist(torch.rand(2, 1, 28, 28)).shape == (2, 10)
