@@ -14,7 +14,6 @@ from bench.tables import (
     fd_columns,
     prdc_columns,
     summarize,
-    summary_columns,
     write_tables,
 )
 
@@ -35,12 +34,14 @@ def write_outputs(prep, records: list[dict]) -> str:
     seeds_text = f"mean ± std over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}"
     tables, figures = [], []
 
-    summary_cols = summary_columns(len(modalities), list(prep.spaces))
+    summary_cols = prep.suite.summary_columns(modalities, list(prep.spaces))
     described = [
-        f"{FEATURE_LABELS[s]}: Fréchet distance in {FEATURE_NAMES[s]} features, unconditional (mean over "
-        f"modalities) and conditional per subset size; P/R: unconditional, in the same features"
+        f"{FEATURE_LABELS[s]}: Fréchet distance in {FEATURE_NAMES[s]} features of unconditional samples (joint, "
+        f"uncond) and of conditional generations (k=K: given K modalities; A→B: B given A)"
         for s in prep.spaces
     ]
+    if any(c.key.startswith("precision_") for c in summary_cols):
+        described.append("P/R: precision/recall of the unconditional samples in the same features")
     described += [f"{FEATURE_LABELS[s]} unavailable: {why}" for s, why in prep.unavailable.items()]
     tables.append(write_tables(
         summarize(records, summary_cols), summary_cols, out, "summary",

@@ -35,6 +35,7 @@ from classifiers.nets import DigitClassifier
 from classifiers.train import classifier_accuracy, train_classifiers
 
 CLASSIFIER_SEED = 0
+EVALUATION_VERSION = 2  # part of the evaluation key: raise it when an evaluation records new metrics
 
 
 def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDataset, MultimodalDataset, dict, str]:
@@ -261,8 +262,8 @@ def evaluate_model(prep: Prepared, name: str, seed: int, model, model_key: str) 
     cfg, scale, device = prep.cfg, prep.scale, prep.device
     spaces = {space: identity for space, (_, identity) in prep.spaces.items()}
     key = stable_hash(
-        "evaluation", model_key, prep.clf_record["key"], spaces, len(prep.test), scale.n_joint, scale.eval_batch_size,
-        seed, *amp_key(cfg),
+        "evaluation", EVALUATION_VERSION, model_key, prep.clf_record["key"], spaces, len(prep.test), scale.n_joint,
+        scale.eval_batch_size, seed, *amp_key(cfg),
     )
 
     def compute() -> tuple[dict, dict]:
@@ -285,6 +286,7 @@ def evaluate_model(prep: Prepared, name: str, seed: int, model, model_key: str) 
             "metrics": {
                 "joint": coherence.joint,
                 **{f"k{k}": v for k, v in coherence.by_size().items()},
+                **{f"coh_{name}": v for name, v in coherence.directions().items()},
                 **{k: v for q in quality.values() for k, v in q.metrics().items()},
             },
             "coherence": coherence.to_dict(),

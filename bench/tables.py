@@ -80,6 +80,28 @@ def summary_columns(n_modalities: int, extractors: list[str]) -> list[Column]:
     return columns
 
 
+def bimodal_columns(modalities: tuple[str, str], extractors: list[str], short: dict[str, str]) -> list[Column]:
+    """The bimodal paper layout (MLD's MNIST-SVHN table): coherence joint, A->B, B->A; then per feature space FD of
+    the joint samples of A and of B and of the cross generations A->B and B->A. ``short`` abbreviates the modality
+    names in the headers (e.g. mnist -> M)."""
+    a, b = modalities
+    sa, sb = short.get(a, a), short.get(b, b)
+    columns = [
+        Column("joint", "Coh joint", group="Coherence"),
+        Column(f"coh_{a}_to_{b}", f"Coh {sa}→{sb}", group="Coherence"),
+        Column(f"coh_{b}_to_{a}", f"Coh {sb}→{sa}", group="Coherence"),
+    ]
+    for name in extractors:
+        label = FEATURE_LABELS.get(name, f"FD-{name}")
+        columns += [
+            Column(f"fd_{name}_{a}", f"{label} joint ({sa})", False, group=label),
+            Column(f"fd_{name}_{b}", f"{label} joint ({sb})", False, group=label),
+            Column(f"fd_{name}_{a}_to_{b}", f"{label} {sa}→{sb}", False, group=label),
+            Column(f"fd_{name}_{b}_to_{a}", f"{label} {sb}→{sa}", False, group=label),
+        ]
+    return columns
+
+
 EFFICIENCY_COLUMNS = [
     Column("parameters", "Parameters (M)", None, 2, "Model"),
     Column("network_calls_per_sample", "NFE per sample", None, 0, "Model"),

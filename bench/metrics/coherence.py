@@ -29,7 +29,7 @@ from tqdm import tqdm
 from bench.data.dataset import MultimodalDataset, quantize
 from bench.devices import device_of
 from bench.interface import MultimodalModel
-from bench.metrics.subsets import all_subsets, subset_names
+from bench.metrics.subsets import all_subsets, single_source_pairs, subset_names
 
 LOO_MEAN = "mean"  # key of the mean over targets in ``CoherenceResult.leave_one_out()``
 
@@ -84,6 +84,10 @@ class CoherenceResult:
             result[name] = float(self.conditional[row, t])
         result[LOO_MEAN] = sum(result.values()) / len(self.modalities)
         return result
+
+    def directions(self) -> dict[str, float]:
+        """``"<s>_to_<t>"`` -> coh({s} -> t) for every ordered pair of distinct modalities."""
+        return {name: float(self.conditional[row, t]) for row, t, name in single_source_pairs(self.subsets, self.modalities)}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary: ``joint``, ``coh_k1``..``coh_k{M-1}``, ``loo_<target>`` and ``loo_mean``,

@@ -22,7 +22,7 @@ from bench.data.dataset import MultimodalDataset, quantize
 from bench.metrics.features import FeatureExtractor
 from bench.metrics.frechet import FeatureStats, frechet_distance
 from bench.metrics.prdc import prdc, real_radii
-from bench.metrics.subsets import all_subsets, subset_names
+from bench.metrics.subsets import all_subsets, single_source_pairs, subset_names
 
 METRICS = ("fd", "precision", "recall", "density", "coverage")
 
@@ -51,7 +51,8 @@ class QualityResult:
 
     def metrics(self) -> dict[str, float]:
         """Flat record keys: ``<metric>_<extractor>_<modality>`` (unconditional), ``<metric>_<extractor>_uncond``
-        (mean over modalities) and ``<metric>_<extractor>_k<k>`` (conditional, per subset size)."""
+        (mean over modalities), ``<metric>_<extractor>_k<k>`` (conditional, per subset size), and for FD also
+        ``fd_<extractor>_<s>_to_<t>`` (generated t given s alone, every ordered pair)."""
         out: dict[str, float] = {}
         for metric in METRICS:
             per_modality = self.unconditional[metric]
@@ -60,6 +61,8 @@ class QualityResult:
             out[f"{metric}_{self.extractor}_uncond"] = float(per_modality.mean())
             for k, v in self.by_size(metric).items():
                 out[f"{metric}_{self.extractor}_k{k}"] = v
+        for row, t, name in single_source_pairs(self.subsets, self.modalities):
+            out[f"fd_{self.extractor}_{name}"] = float(self.conditional["fd"][row, t])
         return out
 
     def to_dict(self) -> dict[str, Any]:

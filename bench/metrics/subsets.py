@@ -46,3 +46,15 @@ def subset_name(mask: Tensor, modalities: Sequence[str]) -> str:
 def subset_names(subsets: Tensor, modalities: Sequence[str]) -> list[str]:
     """Names of every row of a ``bool (S, M)`` mask, in row order."""
     return [subset_name(row, modalities) for row in subsets]
+
+
+def single_source_pairs(subsets: Tensor, modalities: Sequence[str]) -> list[tuple[int, int, str]]:
+    """(row of the subset {s}, target index t, ``"<s>_to_<t>"``) for every ordered pair of distinct modalities, in
+    subset-row then target order: the cross-modal directions of a bimodal table (e.g. ``mnist_to_svhn``)."""
+    out = []
+    for row, mask in enumerate(subsets):
+        members = subset_members(mask)
+        if len(members) == 1:
+            (s,) = members
+            out += [(row, t, f"{modalities[s]}_to_{modalities[t]}") for t in range(len(modalities)) if t != s]
+    return out

@@ -58,6 +58,13 @@ class MNISTSVHNSuite:
 
     shrink = staticmethod(random_subset)
 
+    def summary_columns(self, modalities: tuple[str, ...], extractors: list[str]) -> list:
+        """The paper's bimodal layout (``tables.bimodal_columns``): coherence joint, M->S, S->M; FD joint (M),
+        joint (S), M->S, S->M in each feature space (FD-clf always; FID with Inception weights)."""
+        from bench.tables import bimodal_columns
+
+        return bimodal_columns(tuple(modalities), extractors, {"mnist": "M", "svhn": "S"})
+
     @property
     def data_params(self) -> tuple:
         return (self.n_modalities, self.data_seed, self.dm, self.stand_in_dm)

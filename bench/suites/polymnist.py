@@ -72,6 +72,12 @@ class PolyMNISTSuite:
 
     shrink = staticmethod(random_subset)
 
+    def summary_columns(self, modalities: tuple[str, ...], extractors: list[str]) -> list:
+        """The summary table: coherence and FD per number of given modalities, P/R (``tables.summary_columns``)."""
+        from bench.tables import summary_columns
+
+        return summary_columns(len(modalities), extractors)
+
     @property
     def data_params(self) -> tuple:
         """What, besides the source, decides the data's content (part of the data key)."""

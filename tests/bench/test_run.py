@@ -302,15 +302,19 @@ def test_cli_flags_reach_the_config():
 def test_mnist_svhn_quick_runs_offline_on_the_stand_in(tmp_path):
     """Two modalities of different shapes (1x28x28, 3x32x32) through data, classifiers, MLD and MoPoE, metrics,
     tables, plots and sample grids."""
-    start = time.perf_counter()
     argv = ["--suite", "mnist_svhn", "--scale", "quick", "--out", str(tmp_path), "--no-progress", "--device", "cpu"]
-    assert main(argv) == 0
-    assert time.perf_counter() - start < 60
+    assert main(argv) == 0  # about 25 s on 2 idle cores (a measurement in the README, not a timed test)
     root = tmp_path / "mnist_svhn"
     summary = pd.read_csv(root / "summary.csv")
-    assert set(summary.model) == {"mld", "mopoe"} and {"k1", "fd_clf_uncond"} <= set(summary.metric)
+    assert set(summary.model) == {"mld", "mopoe"}
+    assert set(summary.metric) == {  # the paper's bimodal layout
+        "joint", "coh_mnist_to_svhn", "coh_svhn_to_mnist",
+        "fd_clf_mnist", "fd_clf_svhn", "fd_clf_mnist_to_svhn", "fd_clf_svhn_to_mnist",
+    }
+    assert "Coh M→S" in (root / "summary.md").read_text()
     record = json.loads((root / "runs" / "quick" / "mld-seed0.json").read_text())
     assert set(record["coherence"]["conditional"]["mnist"]) == {"mnist", "svhn"}
+    assert record["metrics"]["coh_mnist_to_svhn"] == record["coherence"]["conditional"]["mnist"]["svhn"]
     assert "not SVHN" in record["data"]["source"]
     assert (root / "samples" / "mopoe-quick-seed0.png").stat().st_size > 0
     assert "MNIST-SVHN" in (root / "report.md").read_text()

@@ -88,6 +88,9 @@ def test_by_size_is_the_mean_over_pairs_with_targets_outside_the_subset():
     assert metrics["fd_pix_k1"] == pytest.approx(result.by_size("fd")[1])
     assert metrics["precision_pix_uncond"] == pytest.approx(float(result.unconditional["precision"].mean()))
     assert set(result.to_dict()["conditional"]["fd"]["m0"]) == {"m1", "m2", "m3"}
+    only_m2 = int(torch.nonzero((subsets == torch.tensor([False, False, True, False])).all(dim=1)))
+    assert metrics["fd_pix_m2_to_m0"] == float(result.conditional["fd"][only_m2, 0])
+    assert len([k for k in metrics if k.startswith("fd_pix_") and "_to_" in k]) == 12
 
 
 def test_noise_is_far_from_real_and_one_pass_also_feeds_coherence():

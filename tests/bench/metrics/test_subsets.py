@@ -35,3 +35,14 @@ def test_invalid_inputs():
         subset_name(torch.zeros(3, dtype=torch.bool), ("a", "b", "c"))
     with pytest.raises(ValueError):
         subset_name(torch.ones(2, dtype=torch.bool), ("a", "b", "c"))
+
+
+def test_single_source_pairs_are_every_ordered_pair_of_distinct_modalities():
+    from bench.metrics.subsets import all_subsets, single_source_pairs, subset_members
+
+    subsets = all_subsets(3)
+    pairs = single_source_pairs(subsets, ("a", "b", "c"))
+    assert sorted(name for _, _, name in pairs) == ["a_to_b", "a_to_c", "b_to_a", "b_to_c", "c_to_a", "c_to_b"]
+    for row, t, name in pairs:
+        (s,) = subset_members(subsets[row])
+        assert name == f"{'abc'[s]}_to_{'abc'[t]}"
