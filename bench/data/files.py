@@ -46,6 +46,21 @@ def mnist_fix(data_root: str | Path) -> str:
     )
 
 
+def download_mnist(data_root: str | Path) -> None:
+    """MNIST train and test into ``data_root/MNIST/raw`` with torchvision's downloader (files already there are
+    kept); no network is one clear error."""
+    from torchvision.datasets import MNIST
+
+    try:
+        for train in (True, False):
+            MNIST(data_root, train=train, download=True)
+    except (OSError, RuntimeError) as exc:  # URLError is an OSError
+        raise BenchError(
+            f"could not download MNIST into {data_root} ({type(exc).__name__}: {exc})",
+            f"run with --download on a machine with internet and copy the folder here, or {mnist_fix(data_root)}",
+        ) from None
+
+
 def _check_split(split: str) -> None:
     if split not in SPLITS:
         raise BenchError(f"unknown split {split!r}", f"use one of: {', '.join(SPLITS)}")

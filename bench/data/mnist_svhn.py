@@ -23,7 +23,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from bench.data.dataset import MultimodalDataset
-from bench.data.files import N_CLASSES, load_mnist_raw, mnist_fix, mnist_raw_paths
+from bench.data.files import N_CLASSES, download_mnist, load_mnist_raw, mnist_fix, mnist_raw_paths
 from bench.data.polymnist import dataset_sha256, embedded_digits, stratified_split
 from bench.errors import BenchError
 from bench.store import load_torch, save_torch
@@ -44,19 +44,16 @@ def svhn_fix(data_root: str | Path) -> str:
 def download(data_root: str | Path) -> None:
     """Fetch MNIST (``DATA_ROOT/MNIST/raw``) and SVHN (``DATA_ROOT/SVHN/{train,test}_32x32.mat``) with torchvision's
     own downloaders, skipping files already present; no network is one clear error."""
-    from torchvision.datasets import MNIST, SVHN
+    from torchvision.datasets import SVHN
 
-    root = Path(data_root)
+    download_mnist(data_root)
     try:
-        for train in (True, False):
-            MNIST(root, train=train, download=True)
         for split in ("train", "test"):
-            SVHN(root / "SVHN", split=split, download=True)
+            SVHN(Path(data_root) / "SVHN", split=split, download=True)
     except (OSError, RuntimeError) as exc:  # URLError is an OSError
         raise BenchError(
-            f"could not download MNIST/SVHN into {root} ({type(exc).__name__}: {exc})",
-            f"run with --download on a machine with internet and copy {root} here, or place the files yourself "
-            f"({mnist_fix(root)}; {svhn_fix(root)})",
+            f"could not download SVHN into {Path(data_root) / 'SVHN'} ({type(exc).__name__}: {exc})",
+            f"run with --download on a machine with internet and copy the folder here, or {svhn_fix(data_root)}",
         ) from None
 
 

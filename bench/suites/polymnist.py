@@ -61,6 +61,7 @@ class PolyMNISTSuite:
         """(train, test, manifest) from ``data_root`` (see ``bench.data.polymnist.load_polymnist``). ``download``
         fetches MNIST into ``data_root/MNIST/raw`` first (PolyMNIST is then generated from it, unless the folder
         already holds the published PolyMNIST files)."""
+        from bench.data.files import download_mnist
         from bench.data.polymnist import load_polymnist
 
         if download:
@@ -82,18 +83,6 @@ class PolyMNISTSuite:
     def data_params(self) -> tuple:
         """What, besides the source, decides the data's content (part of the data key)."""
         return (self.n_modalities, self.data_seed)
-
-
-def download_mnist(data_root: str) -> None:
-    """MNIST train and test into ``data_root/MNIST/raw`` with torchvision's downloader; no network is a clear error."""
-    from torchvision.datasets import MNIST
-
-    try:
-        for train in (True, False):
-            MNIST(data_root, train=train, download=True)
-    except (OSError, RuntimeError) as exc:
-        raise BenchError(f"could not download MNIST into {data_root} ({type(exc).__name__}: {exc})",
-                         "run with --download on a machine with internet, or place the files yourself") from None
 
 
 SUITES.register("polymnist")(PolyMNISTSuite)

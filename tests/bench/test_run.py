@@ -326,3 +326,22 @@ def test_mnist_svhn_data_root_without_the_files_is_one_clear_error(tmp_path, cap
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "train_32x32.mat" in err and "--download" in err and "Traceback" not in err
+
+
+def test_download_without_network_or_without_a_data_root_is_one_clear_error(tmp_path, capsys, monkeypatch):
+    import urllib.error
+
+    import torchvision.datasets
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    monkeypatch.setattr(torchvision.datasets, "SVHN", offline)
+    for suite in ("mnist_svhn", "polymnist"):
+        argv = ["--suite", suite, "--data-root", str(tmp_path / "d"), "--download", "--out", str(tmp_path / "o")]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: could not download") and "internet" in err and "Traceback" not in err
+        assert main(["--suite", suite, "--download", "--out", str(tmp_path / "o")]) == 2
+        assert "--download needs --data-root" in capsys.readouterr().err
