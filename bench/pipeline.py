@@ -256,7 +256,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     )
 
 
-def evaluate_model(prep: Prepared, name: str, seed: int, model, model_key: str) -> tuple[dict, bool]:
+def evaluate_model(prep: Prepared, seed: int, model, model_key: str) -> tuple[dict, bool]:
     """Coherence and quality of one trained model from one generation pass, cached as a stage keyed by the model,
     the classifiers, the feature spaces and the evaluation settings. Returns (results, whether from the cache)."""
     cfg, scale, device = prep.cfg, prep.scale, prep.device
@@ -303,7 +303,7 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
     write its record to ``<out>/<suite>/runs/<scale>/<name>-seed<seed>.json``; return the record."""
     cfg, device = prep.cfg, prep.device
     model, model_record = train_model(name, prep.spec, cfg, seed, prep.train, prep.data_key, prep.store, device)
-    evaluation, eval_cached = evaluate_model(prep, name, seed, model, model_record["key"])
+    evaluation, eval_cached = evaluate_model(prep, seed, model, model_record["key"])
     grid = prep.out / "samples" / f"{name}-{cfg.scale}-seed{seed}.png"
     if not (eval_cached and grid.exists()):
         save_sample_grid(model, prep.test, grid, rows=prep.scale.grid_rows, seed=seed)
