@@ -41,6 +41,8 @@ EVALUATION_VERSION = 2  # part of the evaluation key: raise it when an evaluatio
 def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDataset, MultimodalDataset, dict, str]:
     """Train/test splits of this scale and a key naming their content. The embedded default is built once and
     cached; user data is read from ``--data-root`` on every run (the files are the cache)."""
+    if cfg.download and cfg.data_root is None:
+        raise BenchError("--download needs --data-root (the folder to download into)", "add --data-root DIR")
     source = "embedded" if cfg.data_root is None else str(Path(cfg.data_root).expanduser().resolve())
     data_key = stable_hash("data", suite.name, source, *suite.data_params)
     folder = store.root / "data" / data_key

@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bench.data.dataset import MultimodalDataset, random_subset
-from bench.errors import BenchError
 from bench.registry import SUITES
-from bench.suites.polymnist import SuiteScale
-from classifiers.train import ClassifierConfig
+from bench.suites.common import ALL_MODELS, SuiteScale, standard_scales
 
 
 @dataclass(frozen=True)
@@ -23,34 +21,15 @@ class MNISTSVHNSuite:
     data_seed: int = 0
     dm: int = 20  # pairs per instance with the real files (MoPoE, MLD)
     stand_in_dm: int = 5  # the stand-in has 4,000 train digits: 20,000 pairs
-    models: tuple[str, ...] = ("mld", "mld_in", "mld_uni", "mopoe", "mvae", "mmvae", "mvtcae", "mmvae_plus", "nexus")
+    models: tuple[str, ...] = ALL_MODELS
     scales: dict[str, SuiteScale] = field(
-        default_factory=lambda: {
-            "quick": SuiteScale(
-                n_train=2000, n_test=300, classifier=ClassifierConfig.preset("quick"), models=("mld", "mopoe")
-            ),
-            "default": SuiteScale(
-                n_train=None,
-                n_test=1000,
-                classifier=ClassifierConfig.preset("default"),
-                models=("mld", "mopoe", "mvae", "mmvae", "mvtcae", "mmvae_plus", "nexus"),
-            ),
-            "paper": SuiteScale(
-                n_train=None,
-                n_test=None,
-                classifier=ClassifierConfig.preset("paper"),
-                seeds=(0, 1, 2, 3, 4),
-                n_joint=10_000,
-            ),
-        }
+        default_factory=lambda: standard_scales(quick_train=2000, quick_test=300, default_test=1000)
     )
 
     def load_data(self, data_root: str | None, *, download: bool = False) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
         from bench.data.mnist_svhn import build_stand_in, download as fetch, load_mnist_svhn
 
         if data_root is None:
-            if download:
-                raise BenchError("--download needs --data-root (the folder to download into)", "add --data-root DIR")
             return build_stand_in(dm=self.stand_in_dm, seed=self.data_seed)
         if download:
             fetch(data_root)

@@ -4,25 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 from bench.data.dataset import MultimodalDataset, random_subset
-from bench.errors import BenchError
 from bench.registry import SUITES
-from classifiers.train import ClassifierConfig
-
-
-@dataclass(frozen=True)
-class SuiteScale:
-    """How big one scale of a suite is. ``None`` sizes mean the whole split."""
-
-    n_train: int | None
-    n_test: int | None
-    classifier: ClassifierConfig
-    seeds: tuple[int, ...] = (0,)
-    eval_batch_size: int = 64  # test tuples per generate call; rows per call = this x (2^M - 1)
-    n_joint: int | None = None  # prior samples for joint coherence; None = as many as test tuples
-    grid_rows: int = 8  # samples per row block in the picture of each model
-    models: tuple[str, ...] | None = None  # the models run when --models is not given; None = the suite's list
+from bench.suites.common import ALL_MODELS, SuiteScale, standard_scales
 
 
 @dataclass(frozen=True)
@@ -33,28 +17,10 @@ class PolyMNISTSuite:
     title: str = "PolyMNIST"  # how tables and the report name the suite
     n_modalities: int = 5
     data_seed: int = 0
-    models: tuple[str, ...] = ("mld", "mld_in", "mld_uni", "mopoe", "mvae", "mmvae", "mvtcae", "mmvae_plus", "nexus")
+    models: tuple[str, ...] = ALL_MODELS
+    # default: about 10 minutes on 2 cores, scored on 500 of the 1,000 test tuples
     scales: dict[str, SuiteScale] = field(
-        default_factory=lambda: {
-            # quick (a minute on 2 cores) runs MLD and MoPoE; default (about 10 minutes) MLD and the six baselines,
-            # scored on 500 of the 1,000 test tuples; the MLD ablations run with --models
-            "quick": SuiteScale(
-                n_train=1000, n_test=300, classifier=ClassifierConfig.preset("quick"), models=("mld", "mopoe")
-            ),
-            "default": SuiteScale(
-                n_train=None,
-                n_test=500,
-                classifier=ClassifierConfig.preset("default"),
-                models=("mld", "mopoe", "mvae", "mmvae", "mvtcae", "mmvae_plus", "nexus"),
-            ),
-            "paper": SuiteScale(
-                n_train=None,
-                n_test=None,
-                classifier=ClassifierConfig.preset("paper"),
-                seeds=(0, 1, 2, 3, 4),
-                n_joint=10_000,
-            ),
-        }
+        default_factory=lambda: standard_scales(quick_train=1000, quick_test=300, default_test=500)
     )
 
     def load_data(self, data_root: str | None, *, download: bool = False) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
@@ -65,10 +31,7 @@ class PolyMNISTSuite:
         from bench.data.polymnist import load_polymnist
 
         if download:
-            if data_root is None:
-                raise BenchError("--download needs --data-root (the folder to download into)", "add --data-root DIR")
             download_mnist(data_root)
-
         return load_polymnist(data_root, n_modalities=self.n_modalities, seed=self.data_seed)
 
     shrink = staticmethod(random_subset)
