@@ -1,4 +1,5 @@
-"""MMVAE: a mixture of experts (Shi, Siddharth, Paige & Torr, NeurIPS 2019), in two named forms (protocols.md 6.2).
+"""MMVAE: a mixture of experts (Shi, Siddharth, Paige & Torr, NeurIPS 2019), in two named forms
+(MMVAE code ``src/objectives.py``; MLD code ``src/models/moe_mvae.py``).
 
 ``objective="dreg"`` (faithful, the paper's ``--obj dreg --looser --learn-prior``): Laplace posteriors
 q_m = Laplace(mu_m, softmax(l_m) D + 1e-6), a Laplace prior p = Laplace(0, softmax(theta) D) with theta learned, and
@@ -31,8 +32,8 @@ from torch.nn import functional as F
 
 from baselines.fusion import reparameterize
 from baselines.mopoe import subset_assignment
-from baselines.posteriors import gaussian_kl, laplace_nll
-from baselines.vae import MultimodalVAE, VAEConfig
+from baselines.posteriors import gaussian_kl
+from baselines.vae import MultimodalVAE, VAEConfig, small_scale
 from bench.errors import BenchError
 from bench.interface import DataSpec, check_observed
 from bench.registry import MODELS
@@ -44,7 +45,8 @@ OBJECTIVES = ("dreg", "elbo")
 class MMVAEConfig(VAEConfig):
     """Defaults: the faithful DReG objective with K = 10 (MultiVae's PolyMNIST setting; the paper's MNIST-SVHN run
     used K = 30), a learned prior and Adam with amsgrad (the paper), on the PolyMNIST sizes (D 512, batch 256).
-    ``beta`` weights the KL of the ``elbo`` form only. ``quick`` and ``default`` shrink D, K and the epochs."""
+    ``beta`` weights the KL of the ``elbo`` form only. ``quick`` and ``default``: ``baselines.vae.SMALL_SCALE``, D = 64,
+    K = 1 (2 at ``quick``), 50 epochs at ``default``."""
 
     objective: str = "dreg"
     K: int = 10
@@ -52,8 +54,8 @@ class MMVAEConfig(VAEConfig):
     amsgrad: bool = True
 
     PRESETS: ClassVar[dict[str, dict]] = {
-        "quick": {"latent_dim": 16, "epochs": 2, "batch_size": 64, "K": 2},
-        "default": {"latent_dim": 64, "epochs": 1, "batch_size": 64, "K": 1},
+        "quick": small_scale(latent_dim=16, epochs=2, K=2),
+        "default": small_scale(latent_dim=64, epochs=50, K=1),
         "paper": {},
     }
 
@@ -133,7 +135,7 @@ class MMVAE(MultimodalVAE):
         z = reparameterize(mu[rows, which], logvar[rows, which], generator)
         rec = self.reconstruction(x, self.decode(z))
         kl = gaussian_kl(mu, logvar).mean(dim=0).mean()  # 1/M sum_m mean_b KL(q_m || p)
-        return rec + self.cfg.beta * kl, {"rec": rec.detach(), "kl": kl.detach()}
+        return rec + self.beta * kl, {"rec": rec.detach(), "kl": kl.detach()}
 
     def log_weights(self, x: dict[str, Tensor], generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
         """(log w (K, M, B), z (K, M, B, D)) of the ``dreg`` form: z_rk ~ q_r by one Laplace draw (K, M, B, D);
@@ -157,7 +159,7 @@ class MMVAE(MultimodalVAE):
             for m, decoder, weight in zip(self.modalities, self.decoders, self.rec_weights):
                 target = x[m].to(z.device)
                 loc_x = decoder(flat).view(cfg.K, batch, *target.shape[1:])
-                log_lik = log_lik - weight * laplace_nll(target, loc_x, cfg.laplace_scale)  # (K, B)
+                log_lik = log_lik - weight * self.nll(target, loc_x)  # (K, B)
             log_w.append(log_prior + log_lik - log_q)
         return torch.stack(log_w, dim=1), z
 

@@ -1,6 +1,7 @@
 """MVAE: a product of experts with the "joint + unimodal" ELBOs (Wu & Goodman 2018, as MoPoE and MLD run it).
 
-With q_S = PoE({q_m : m in S} and the prior expert N(0, I)), minimised per batch (protocols.md 6.1):
+With q_S = PoE({q_m : m in S} and the prior expert N(0, I)), minimised per batch
+(MoPoE code ``run_epochs.py``, MLD code ``src/models/poe_mvae.py``):
 
     L = [sum_d w_d rec_d(z) + beta KL(q_all || p)] + sum_m [rec_m(z_m) + beta KL(q_{m} || p)],
     z ~ q_all,  z_m ~ q_{m},
@@ -18,19 +19,20 @@ import torch
 from torch import Tensor
 
 from baselines.fusion import poe, poe_subsets, reparameterize
-from baselines.posteriors import gaussian_kl, laplace_nll
-from baselines.vae import MultimodalVAE, VAEConfig
+from baselines.posteriors import gaussian_kl
+from baselines.vae import MultimodalVAE, VAEConfig, small_scale
 from bench.registry import MODELS
 
 
 @dataclass(frozen=True)
 class MVAEConfig(VAEConfig):
-    """Field defaults: the PolyMNIST values with lr 1e-3, the MLD authors' setting for every baseline (mld_spec 7.3).
-    ``quick`` and ``default`` shrink D and the epochs as for MoPoE."""
+    """Field defaults: the PolyMNIST values with lr 1e-3, the MLD authors' setting for every baseline (MLD code
+    ``experiments/mmnist/mmnist_baselines.py``). ``quick`` and ``default``: ``baselines.vae.SMALL_SCALE``, D = 64,
+    50 epochs at ``default``."""
 
     PRESETS: ClassVar[dict[str, dict]] = {
-        "quick": {"latent_dim": 16, "epochs": 2, "batch_size": 64},
-        "default": {"latent_dim": 64, "epochs": 3, "batch_size": 64},
+        "quick": small_scale(latent_dim=16, epochs=2),
+        "default": small_scale(latent_dim=64, epochs=50),
         "paper": {},
     }
 
@@ -51,11 +53,11 @@ class MVAE(MultimodalVAE):
         kl = gaussian_kl(q_mu, q_logvar).mean(dim=1)  # (M + 1,)
         rec_joint = self.reconstruction(x, self.decode(z[0]))
         rec_uni = sum(
-            laplace_nll(x[m].to(z.device), decoder(z[1 + i]), self.cfg.laplace_scale).mean()
+            self.nll(x[m], decoder(z[1 + i])).mean()
             for i, (m, decoder) in enumerate(zip(self.modalities, self.decoders))
         )
         rec = rec_joint + rec_uni
-        total = rec + self.cfg.beta * kl.sum()
+        total = rec + self.beta * kl.sum()
         return total, {"rec": rec.detach(), "kl": kl.sum().detach()}
 
     def posterior(self, mu: Tensor, logvar: Tensor, observed: Tensor) -> tuple[Tensor, Tensor]:

@@ -1,5 +1,5 @@
 """NEXUS: a two-level hierarchy with forced perceptual dropout (Vasco, Yin, Melo & Paiva, 2022), as the MLD port
-defines it (protocols.md 6.6), with the port's mu/logvar swap in the unimodal KL fixed.
+defines it (MLD code ``src/models/nexus.py``), with the port's mu/logvar swap in the unimodal KL fixed.
 
 Level 1, per modality: a Gaussian VAE q(z_m | x_m) = N(mu_m, sigma_m^2) with the loss
     gamma_m rec(x_m | dec_m(z_m)) + a(e) beta KL(q(z_m | x_m) || N(0, I)).
@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from baselines.fusion import reparameterize
 from baselines.posteriors import gaussian_kl
-from baselines.vae import MultimodalVAE, VAEConfig
+from baselines.vae import MultimodalVAE, VAEConfig, small_scale
 from bench.errors import BenchError
 from bench.interface import DataSpec, check_observed
 from bench.registry import MODELS
@@ -33,7 +33,8 @@ from bench.registry import MODELS
 @dataclass(frozen=True)
 class NexusConfig(VAEConfig):
     """Defaults: PolyMNIST in the MLD port (z_m 160 each, messages 512, nexus node [512, 512], nexus latent 128,
-    beta 1 at both levels, 20 annealing epochs); optimiser and epochs as the other PolyMNIST baselines."""
+    beta 1 at both levels, 20 annealing epochs); optimiser and epochs as the other PolyMNIST baselines. ``quick`` and
+    ``default``: ``baselines.vae.SMALL_SCALE`` and smaller latents and nexus node; 50 epochs, 10 annealing."""
 
     latent_dim: int = 160  # z_m per modality
     beta: float = 1.0  # level 1
@@ -45,16 +46,17 @@ class NexusConfig(VAEConfig):
     dropout: float = 0.5
     anneal_epochs: int = 20
 
-    # MNIST-SVHN (protocols.md 6.7: 16 / 64 / 20): nexus latent 20; one level-1 size for both modalities here, the
+    # MNIST-SVHN (MLD code: 16 / 64 / 20): nexus latent 20; one level-1 size for both modalities here, the
     # SVHN one (64), since our NEXUS has a single latent_dim (a deviation from MNIST's 16); MNIST weight 3.92
     DATASETS: ClassVar[dict[str, dict]] = {
-        "mnist_svhn": {"latent_dim": 64, "nexus_dim": 20, "rec_weights": (3.92, 1.0), "epochs": 150}
+        "mnist_svhn": {"latent_dim": 64, "nexus_dim": 20, "rec_weights": (3.92, 1.0), "epochs": 150},
+        "mnist_svhn/quick": {"nexus_dim": 8},
+        "mnist_svhn/default": {"nexus_dim": 20, "epochs": 10, "anneal_epochs": 2},
     }
     PRESETS: ClassVar[dict[str, dict]] = {
-        "quick": {"latent_dim": 16, "nexus_dim": 8, "message_dim": 32, "hidden": (64, 64), "epochs": 2,
-                  "batch_size": 64, "anneal_epochs": 2},
-        "default": {"latent_dim": 32, "nexus_dim": 32, "message_dim": 128, "hidden": (256, 256), "epochs": 4,
-                    "batch_size": 64, "anneal_epochs": 2},
+        "quick": small_scale(latent_dim=16, nexus_dim=8, message_dim=32, hidden=(64, 64), epochs=2, anneal_epochs=2),
+        "default": small_scale(latent_dim=32, nexus_dim=32, message_dim=128, hidden=(256, 256), epochs=50,
+                               anneal_epochs=10),
         "paper": {},
     }
 
@@ -108,7 +110,13 @@ class Nexus(MultimodalVAE):
         self.anneal = 1.0  # a(e); ``fit`` sets it each epoch
 
     def begin_epoch(self, epoch: int) -> None:
+        super().begin_epoch(epoch)
         self.anneal = min((epoch + 1) / self.cfg.anneal_epochs, 1.0)
+
+    @property
+    def settled_from(self) -> int:
+        """The KL weights rise until epoch ``anneal_epochs``; the loss may rise with them until then."""
+        return max(self.cfg.anneal_epochs, super().settled_from)
 
     def nexus_posterior(self, z: Tensor, keep: Tensor) -> tuple[Tensor, Tensor]:
         """q(n | mean of the kept messages): z (B, M, D), keep bool (B, M) -> (mu, logvar), each (B, D_n)."""

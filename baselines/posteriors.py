@@ -1,15 +1,10 @@
-"""The two ELBO terms of the Gaussian-posterior, Laplace-likelihood VAEs, per sample.
+"""The KL terms of the Gaussian-posterior VAEs, per sample (the likelihoods are in ``bench.likelihoods``).
 
     KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - ln sigma_j^2)
     KL(N(m1, v1) || N(m2, v2))    = 1/2 sum_j (ln v2_j - ln v1_j + (v1_j + (m1_j - m2_j)^2) / v2_j - 1)
-    -ln Laplace(x | loc, s)       = sum_pixels |x - loc| / s + ln(2 s)
-
-The Laplace scale is fixed at 0.75 in every reference repo (protocols.md 6).
 """
 
 from __future__ import annotations
-
-import math
 
 from torch import Tensor
 
@@ -24,9 +19,3 @@ def gaussian_kl_between(mu1: Tensor, logvar1: Tensor, mu2: Tensor, logvar2: Tens
     ratio = (logvar1 - logvar2).exp() + (mu1 - mu2).square() * (-logvar2).exp()
     return 0.5 * (logvar2 - logvar1 + ratio - 1.0).sum(dim=-1)
 
-
-def laplace_nll(x: Tensor, loc: Tensor, scale: float = 0.75, *, event_dims: int = 3) -> Tensor:
-    """-ln Laplace(x | loc, scale) summed over the last ``event_dims`` dims (an image's C, H, W); ``x`` and ``loc``
-    broadcast, so (B, C, H, W) gives (B,) and x (B, C, H, W) against loc (K, B, C, H, W) gives (K, B)."""
-    per_pixel = (x - loc).abs() / scale + math.log(2.0 * scale)
-    return per_pixel.flatten(start_dim=per_pixel.ndim - event_dims).sum(dim=-1)

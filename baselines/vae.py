@@ -1,13 +1,13 @@
-"""What the Gaussian-posterior, Laplace-likelihood multimodal VAEs share (protocols.md 6): per-modality encoders
+"""What the Gaussian-posterior, Laplace-likelihood multimodal VAEs share (MoPoE, MLD code): per-modality encoders
 q_m = N(mu_m, sigma_m^2) and decoders from ``NETS[spec.name]``, the weighted reconstruction term, the training loop,
 and mask-based generation. A model adds its objective (``loss``) and its subset posterior (``posterior``).
 
-    rec(x, z) = sum_d w_d (-ln Laplace(x_d | dec_d(z), s)),  averaged over the batch,  s = 0.75.
+    rec(x, z) = sum_d w_d (-ln Laplace(x_d | dec_d(z), s)),  averaged over the batch,  s = 0.75
+    (or a Gaussian with fixed std, ``likelihood="gaussian"``, a small-scale deviation).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import ClassVar, Sequence
@@ -18,17 +18,18 @@ from tqdm.auto import tqdm
 
 from baselines.fusion import reparameterize
 from baselines.nets import NETS
-from baselines.posteriors import laplace_nll
 from bench.data.dataset import MultimodalDataset
 from bench.devices import device_of
 from bench.errors import BenchError
+from bench.health import TrainingMonitor
+from bench.likelihoods import LIKELIHOODS
 from bench.interface import DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_training_data
 from bench.seeding import reinitialize
 
 
 @dataclass(frozen=True)
 class VAEConfig(ModelConfig):
-    """Common fields; defaults are the PolyMNIST values of protocols.md 6.7 (a model overrides what differs)."""
+    """Common fields; defaults are the PolyMNIST values of MLD's mmnist_baselines (a model overrides what differs)."""
 
     latent_dim: int = 512  # D
     beta: float = 2.5  # weight of the KL / regulariser
@@ -38,10 +39,31 @@ class VAEConfig(ModelConfig):
     batch_size: int = 256
     epochs: int = 300
     laplace_scale: float = 0.75  # fixed scale of every Laplace likelihood
+    likelihood: str = "laplace"  # deviation "gaussian": N(x | dec(z), gaussian_std^2) per pixel (bench.likelihoods)
+    gaussian_std: float = 0.25  # the Gaussian likelihood's fixed standard deviation
+    net_width: float = 1.0  # deviation: multiplies the conv channels of the encoders/decoders (1 = the reference)
     rec_weights: tuple[float, ...] | None = None  # w_d in the order of spec.modalities; None = 1 for each
+    grad_clip: float | None = None  # deviation: clip the gradient norm (None = no clipping, as the references)
+    kl_warmup_epochs: int = 0  # deviation: the KL weight beta rises linearly over these epochs (0 = none, as the references)
 
-    # MNIST-SVHN (protocols.md 6.7): D = 20; MNIST's likelihood weighted 3072 / 784 = 3.92; MoPoE/MLD 150-200 epochs
-    DATASETS: ClassVar[dict[str, dict]] = {"mnist_svhn": {"latent_dim": 20, "rec_weights": (3.92, 1.0), "epochs": 150}}
+    # MNIST-SVHN (MoPoE, MLD code): D = 20; MNIST's likelihood weighted 3072 / 784 = 3.92; MoPoE/MLD 150-200 epochs
+    DATASETS: ClassVar[dict[str, dict]] = {
+        "mnist_svhn": {"latent_dim": 20, "rec_weights": (3.92, 1.0), "epochs": 150},
+        "mnist_svhn/quick": {"latent_dim": 20},
+        "mnist_svhn/default": {"latent_dim": 20, "epochs": 10},  # 3,130 steps on the stand-in's 20,000 pairs
+    }
+
+
+SMALL_SCALE = {"likelihood": "gaussian", "net_width": 0.5, "batch_size": 64, "lr": 2e-3}
+"""What the ``quick`` and ``default`` presets of every VAE change from the paper recipe, chosen with
+``benchmarks/learning_curves.py`` on 2 CPU cores (README, "Choosing the default scale"): a Gaussian likelihood (std
+0.25) instead of the Laplace (0.75), under which digits appear in about a third of the steps (``bench.likelihoods``);
+conv channels halved (1.7x faster steps, about the same progress per step); batch 64 and Adam 2e-3."""
+
+
+def small_scale(**values) -> dict:
+    """A ``quick``/``default`` preset: ``SMALL_SCALE`` plus the model's own ``values``."""
+    return {**SMALL_SCALE, **values}
 
 
 class MultimodalVAE(nn.Module):
@@ -63,8 +85,11 @@ class MultimodalVAE(nn.Module):
                 f"give one weight per modality ({', '.join(self.modalities)}) or leave rec_weights unset",
             )
         self.rec_weights = tuple(float(w) for w in weights)
+        self.kl_weight = 1.0  # ``begin_epoch`` sets the warm-up factor during ``fit``
+        if cfg.likelihood not in LIKELIHOODS:
+            raise BenchError(f"{self.name}: unknown likelihood {cfg.likelihood!r}", f"choose one of: {', '.join(LIKELIHOODS)}")
         make = NETS.get(spec.name)
-        pairs = [make(tuple(spec.shapes[m]), self.code_dim) for m in self.modalities]
+        pairs = [make(tuple(spec.shapes[m]), self.code_dim, cfg.net_width) for m in self.modalities]
         self.encoders = nn.ModuleList(encoder for encoder, _ in pairs)
         self.decoders = nn.ModuleList(decoder for _, decoder in pairs)
 
@@ -88,7 +113,20 @@ class MultimodalVAE(nn.Module):
         raise NotImplementedError
 
     def begin_epoch(self, epoch: int) -> None:
-        """Called by ``fit`` before epoch ``epoch`` (0-based); for schedules such as KL annealing."""
+        """Called by ``fit`` before epoch ``epoch`` (0-based); sets the KL warm-up weight (subclasses with schedules of
+        their own extend it)."""
+        self.kl_weight = min((epoch + 1) / self.cfg.kl_warmup_epochs, 1.0) if self.cfg.kl_warmup_epochs else 1.0
+
+    @property
+    def beta(self) -> float:
+        """The KL weight of this epoch: ``cfg.beta`` times the warm-up factor min((e + 1) / kl_warmup_epochs, 1)."""
+        return self.cfg.beta * self.kl_weight
+
+    @property
+    def settled_from(self) -> int:
+        """The first epoch from which the objective no longer changes (after any warm-up schedule); the training
+        health rule compares losses only from there (``bench.health``)."""
+        return self.cfg.kl_warmup_epochs
 
     # -- shared machinery ----------------------------------------------------------------------------------------
 
@@ -112,13 +150,18 @@ class MultimodalVAE(nn.Module):
         """Laplace locations dict[m, (B, C, H, W)] from z (B, D); unbounded."""
         return {m: decoder(z) for m, decoder in zip(self.modalities, self.decoders)}
 
+    def nll(self, x: Tensor, loc: Tensor) -> Tensor:
+        """-ln p(x | loc) per image under the config's likelihood (Laplace with ``laplace_scale``, or Gaussian with
+        ``gaussian_std``): (..., C, H, W) -> (...), broadcasting."""
+        cfg = self.cfg
+        scale = cfg.laplace_scale if cfg.likelihood == "laplace" else cfg.gaussian_std
+        return LIKELIHOODS[cfg.likelihood](x.to(loc.device), loc, scale)
+
     def reconstruction(self, x: dict[str, Tensor], loc: dict[str, Tensor], which: Sequence[str] | None = None) -> Tensor:
-        """sum over modalities ``which`` (default all) of w_d * mean_b -ln Laplace(x_d | loc_d, s)."""
+        """sum over modalities ``which`` (default all) of w_d * mean_b -ln p(x_d | loc_d)."""
         which = self.modalities if which is None else which
         weight = dict(zip(self.modalities, self.rec_weights))
-        return sum(
-            weight[m] * laplace_nll(x[m].to(loc[m].device), loc[m], self.cfg.laplace_scale).mean() for m in which
-        )
+        return sum(weight[m] * self.nll(x[m], loc[m]).mean() for m in which)
 
     def fit(
         self,
@@ -128,13 +171,18 @@ class MultimodalVAE(nn.Module):
         device: torch.device | str = "cpu",
         progress: bool = False,
         cache: StageCache | None = None,
+        monitor: TrainingMonitor | None = None,
     ) -> TrainRecord:
-        """Adam on ``loss`` for ``cfg.epochs`` epochs from a seeded init. Shuffling uses a CPU generator and the
-        reparameterisation noise a generator on ``device``, both seeded with ``seed``, so two fits with one seed
-        on one device give identical weights. Records the mean loss and each named part per epoch. Leaves the model
-        on ``device`` in eval mode. These models have no reusable stage, so ``cache`` is not used."""
+        """Adam on ``loss`` for ``cfg.epochs`` epochs from a seeded init (gradient norm clipped at ``cfg.grad_clip``
+        when set). Shuffling uses a CPU generator and the reparameterisation noise a generator on ``device``, both
+        seeded with ``seed``, so two fits with one seed on one device give identical weights. Losses are summed on
+        the device and read once per epoch: the mean loss and each named part per epoch are recorded, and
+        ``monitor`` (default: a ``TrainingMonitor`` with the default rule) stops a diverged training with
+        ``Diverged``. Leaves the model on ``device`` in eval mode. These models have no reusable stage, so ``cache``
+        is not used."""
         cfg = self.cfg
         check_training_data(self.name, self.modalities, train)
+        monitor = TrainingMonitor(self.name) if monitor is None else monitor
         device = torch.device(device)
         reinitialize(self, seed)
         self.to(device).train()
@@ -146,27 +194,26 @@ class MultimodalVAE(nn.Module):
         bar = tqdm(range(cfg.epochs), desc=self.name, disable=not progress, leave=False)
         for epoch in bar:
             self.begin_epoch(epoch)
-            sums: dict[str, float] = {}
-            count = 0
+            sums: dict[str, Tensor] = {}
             for x, _ in train.batches(cfg.batch_size, shuffle=True, generator=shuffle_generator, device=device):
                 loss, parts = self.loss(x, generator=noise_generator)
-                value = loss.item()
-                if not math.isfinite(value):
-                    problem = f"{self.name} seed {seed} epoch {epoch} step {record.steps}: loss is NaN"
-                    raise BenchError(problem, "lower lr or check the data")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                if cfg.grad_clip is not None:
+                    nn.utils.clip_grad_norm_(self.parameters(), cfg.grad_clip)
                 optimizer.step()
                 record.steps += 1
                 batch = next(iter(x.values())).shape[0]
-                count += batch
                 for key, part in {"loss": loss.detach(), **parts}.items():
-                    sums[key] = sums.get(key, 0.0) + part.item() * batch
-            record.losses.append(sums.pop("loss") / count)
-            for key, total in sums.items():
-                record.extra.setdefault(key, []).append(total / count)
+                    sums[key] = sums.get(key, 0.0) + part.detach().float() * batch
+            means = {key: float(total) / len(train) for key, total in sums.items()}  # one host read per epoch
+            record.losses.append(means.pop("loss"))
+            for key, value in means.items():
+                record.extra.setdefault(key, []).append(value)
             bar.set_postfix(loss=f"{record.losses[-1]:.1f}")
+            monitor.epoch_end("training", epoch, record.steps, record.losses[-1], settled_from=self.settled_from)
         record.seconds = time.perf_counter() - start
+        record.curves = {"training": list(record.losses)}
         self.eval()
         return record
 

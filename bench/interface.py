@@ -7,13 +7,14 @@ Conditioning is a per-sample boolean mask over modalities, ``observed: bool (B, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, ClassVar, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, ClassVar, Mapping, Protocol, Sequence, runtime_checkable
 
 import torch
 from torch import Tensor
 
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
+from bench.health import TrainingMonitor
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,15 @@ class DataSpec:
 
 @dataclass
 class TrainRecord:
-    """What ``fit`` reports: loss per epoch, number of optimiser steps, wall time in seconds."""
+    """What ``fit`` reports: loss per epoch (of the last stage), number of optimiser steps, wall time in seconds, and
+    ``curves``: the mean loss per epoch of every training stage by name (e.g. MLD's "autoencoder m0" ... and
+    "score"), which the run records keep and the report plots."""
 
     losses: list[float] = field(default_factory=list)
     steps: int = 0
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    curves: dict[str, list[float]] = field(default_factory=dict)
 
 
 StageCache = Callable[[str, tuple, Callable[[], tuple[Any, dict]]], tuple[Any, dict]]
@@ -56,9 +60,11 @@ class MultimodalModel(Protocol):
         device: torch.device,
         progress: bool,
         cache: StageCache | None = None,
+        monitor: TrainingMonitor | None = None,
     ) -> TrainRecord:
         """Train on ``train`` with the model's own config; deterministic given ``seed`` on a given device.
-        A model with reusable stages stores them through ``cache`` when one is given."""
+        A model with reusable stages stores them through ``cache`` when one is given. Each epoch's mean loss goes
+        to ``monitor.epoch_end`` (``bench.health``), which raises ``Diverged`` when the training diverged."""
         ...
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
@@ -148,13 +154,16 @@ class ModelConfig:
         return cls(**values)
 
 
-def build_model(name: str, spec: DataSpec, scale: str, **overrides: Any) -> MultimodalModel:
-    """Instantiate the registered model ``name`` with its ``scale`` preset for dataset ``spec.name`` (plus explicit
-    overrides).
+def build_model(
+    name: str, spec: DataSpec, scale: str, nested: Sequence[tuple[tuple[str, ...], Any]] = (), **overrides: Any
+) -> MultimodalModel:
+    """Instantiate the registered model ``name`` with its ``scale`` preset for dataset ``spec.name``, plus explicit
+    field ``overrides`` and ``nested`` (field path, value) overrides (``bench.overrides``, e.g. from ``--set``).
 
     A registered model is a class ``C(spec, cfg)`` with a ``C.Config`` subclass of ``ModelConfig``.
     """
+    from bench.overrides import apply_overrides
     from bench.registry import MODELS
 
     cls = MODELS.get(name)
-    return cls(spec, cls.Config.preset(scale, spec.name, **overrides))
+    return cls(spec, apply_overrides(cls.Config.preset(scale, spec.name, **overrides), nested))

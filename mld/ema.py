@@ -1,4 +1,5 @@
-"""Exponential moving average of a network's weights (mld_spec.md section 3: decay 0.999, timm ModelEmaV2 style).
+"""Exponential moving average of a network's weights (MLD code ``src/components/ema.py``: decay 0.999,
+timm ModelEmaV2 style).
 
 theta_ema <- decay theta_ema + (1 - decay) theta after every call to ``update``; buffers are copied. The average
 starts as a copy of the network at construction.

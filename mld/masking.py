@@ -1,4 +1,5 @@
-"""Training inputs of the three MLD variants and their denoising loss (mld_spec.md section 4).
+"""Training inputs of the three MLD variants and their denoising loss (MLD code, ``train_step`` in
+``src/components/mm_sde.py``, ``sde.py``, ``mm_sde_uni.py``).
 
 The latent z = [z_1, ..., z_M] concatenates the modalities' standardised latents (D = sum_i D_i). Each variant
 draws, for a batch, the time vector ``tau`` fed to the network, the per-dimension times used to noise z, and
@@ -8,10 +9,10 @@ draws, for a batch, the time vector ``tau`` fed to the network, the per-dimensio
 
 with m_b the mask of ``given`` and D_A(b) its size (l_b is the plain DSM loss when nothing is given).
 
-- ``multitime`` (MLD, 4.1): one t per row shared by all modalities; with probability d per batch (faithful) or per
-  row (option ``per_sample``) a uniformly drawn non-empty proper subset A is given: clean, time 0.
-- ``inpaint`` (MLD-IN, 4.2): one scalar time per row (tau is (B, 1)), nothing given.
-- ``uni`` (MLD-UNI, 4.3): an independent time per modality, nothing given.
+- ``multitime`` (MLD, ``mm_sde.py``): one t per row shared by all modalities; with probability d per batch
+  (faithful) or per row (option ``per_sample``) a uniformly drawn non-empty proper subset A is given: clean, time 0.
+- ``inpaint`` (MLD-IN, ``sde.py``): one scalar time per row (tau is (B, 1)), nothing given.
+- ``uni`` (MLD-UNI, ``mm_sde_uni.py``): an independent time per modality, nothing given.
 """
 
 from __future__ import annotations

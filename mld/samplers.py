@@ -1,10 +1,12 @@
-"""Reverse-time Euler–Maruyama sampling of MLD on a RePaint jump schedule (mld_spec.md section 5).
+"""Reverse-time Euler–Maruyama sampling of MLD on a RePaint jump schedule (MLD code ``mod_repaint``,
+``src/components/mm_sde.py`` and ``sde.py``).
 
 A schedule is a list of time indices k (time t = k / N) from N down to 0. Between consecutive entries a step goes
 down (a reverse step at the current k) or up (a forward jump). With observed mask m (B, D), clean observed latents
 z_obs, and step dt = 1/N, at time t:
 
-    reverse:  x_aux = m * o + (1 - m) * x,    o = z_obs (MLD, MLD-UNI)  or  alpha(t) z_obs + sigma(t) n (MLD-IN)
+    reverse:  x_aux = m * o + (1 - m) * x,    o = z_obs (MLD, MLD-UNI)  or  alpha(t) z_obs + sigma(t) n (MLD-IN;
+                                                                           no noise on the last step, as the reference)
               s = eps_hat(x_aux, tau(t)) / sigma(t)
               x = x_aux - dt (f(x_aux, t) - g(t)^2 s) + g(t) sqrt(dt) n   (no noise on the last step, k = 1)
               x = m * z_obs + (1 - m) * x
@@ -86,7 +88,12 @@ def sample(
         t = torch.tensor(k / n_steps, dtype=z_obs.dtype, device=z_obs.device)
         beta, g = sde.beta(t), sde.diffusion(t)
         if k_next < k:
-            observed = sde.perturb(z_obs, t, noise(tuple(z_obs.shape))) if renoise_observed else z_obs
+            if not renoise_observed:
+                observed = z_obs
+            elif k > 1:
+                observed = sde.perturb(z_obs, t, noise(tuple(z_obs.shape)))
+            else:  # the reference's do_reverse_diffusion draws no noise at t_step = 1
+                observed = sde.alpha(t) * z_obs
             x_aux = torch.where(given, observed, x)
             score = eps_net(x_aux, t * time_mask) / sde.sigma(t)
             x = x_aux - dt * (sde.drift(x_aux, t) - beta * score)

@@ -1,4 +1,5 @@
-"""The score network of MLD: an MLP "U-Net" on the flat concatenated latent (mld_spec.md section 2, ``UnetMLP``).
+"""The score network of MLD: an MLP "U-Net" on the flat concatenated latent (MLD code
+``src/components/mlp_unet.py::UnetMLP``).
 
 Notation: D latent size, I ``init_dim``, T ``time_dim``, G GroupNorm groups, M entries in the time vector.
 

@@ -1,4 +1,5 @@
-"""The VP-SDE of MLD (mld_spec.md section 3; Song et al. 2021) with a linear beta schedule on [0, T = 1].
+"""The VP-SDE of MLD (MLD code ``src/components/mm_sde.py``; Song et al. 2021) with a linear beta schedule
+on [0, T = 1].
 
     beta(t) = beta_min + t (beta_max - beta_min),     dz = -1/2 beta(t) z dt + sqrt(beta(t)) dW,
     log alpha(t) = -1/4 t^2 (beta_max - beta_min) - 1/2 t beta_min,   sigma(t) = sqrt(1 - alpha(t)^2),

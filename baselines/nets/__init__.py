@@ -1,6 +1,7 @@
 """Per-dataset encoder/decoder pairs for the multimodal VAEs.
 
-``NETS.get(spec.name)(shape, latent_dim) -> (encoder, decoder)`` where ``shape`` is one modality's (C, H, W).
+``NETS.get(spec.name)(shape, latent_dim, width) -> (encoder, decoder)`` where ``shape`` is one modality's (C, H, W)
+and ``width`` multiplies the conv channels (1 = the reference).
 The encoder maps (B, C, H, W) to ``(mu, logvar)``, each (B, D); the decoder maps (B, D) to the likelihood's
 location, (B, C, H, W). A new dataset adds a module here that registers its factory, plus one import line below.
 """

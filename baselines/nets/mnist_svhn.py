@@ -1,4 +1,5 @@
-"""MNIST-SVHN encoders/decoders (protocols.md 6.7), chosen per modality by its shape.
+"""MNIST-SVHN encoders/decoders (MoPoE code ``ConvNetworksImg{MNIST,SVHN}.py``; MLD code ``src/unimodal/mnist_svhn``),
+chosen per modality by its shape.
 
 - MNIST (1, 28, 28), MoPoE/MMVAE MLP: flatten 784 -> Linear 400, ReLU -> mu, logvar heads (D); decoder D -> 400, ReLU
   -> 784, sigmoid, reshape (1, 28, 28).
@@ -42,28 +43,31 @@ def mnist_nets(latent_dim: int) -> tuple[nn.Module, nn.Module]:
     return encoder, decoder
 
 
-def svhn_nets(latent_dim: int) -> tuple[nn.Module, nn.Module]:
+def svhn_nets(latent_dim: int, width: float = 1.0) -> tuple[nn.Module, nn.Module]:
+    """The SVHN conv networks with their channels (32, 64, 64, 128) times ``width``."""
+    c1, c2, c3, c4 = (max(1, round(c * width)) for c in (32, 64, 64, 128))
     body = nn.Sequential(
-        nn.Conv2d(3, 32, 4, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(64, 64, 4, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(64, 128, 4, stride=1, padding=0), nn.ReLU(),
+        nn.Conv2d(3, c1, 4, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(c1, c2, 4, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(c2, c3, 4, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(c3, c4, 4, stride=1, padding=0), nn.ReLU(),
         nn.Flatten(),
     )
     decoder = nn.Sequential(
-        nn.Linear(latent_dim, 128), nn.Unflatten(1, (128, 1, 1)),
-        nn.ConvTranspose2d(128, 64, 4, stride=1, padding=0), nn.ReLU(),
-        nn.ConvTranspose2d(64, 64, 4, stride=2, padding=1), nn.ReLU(),
-        nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), nn.ReLU(),
-        nn.ConvTranspose2d(32, 3, 4, stride=2, padding=1),
+        nn.Linear(latent_dim, c4), nn.Unflatten(1, (c4, 1, 1)),
+        nn.ConvTranspose2d(c4, c3, 4, stride=1, padding=0), nn.ReLU(),
+        nn.ConvTranspose2d(c3, c2, 4, stride=2, padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(c1, 3, 4, stride=2, padding=1),
     )
-    return GaussianHeads(body, 128, latent_dim), decoder
+    return GaussianHeads(body, c4, latent_dim), decoder
 
 
 @NETS.register("mnist_svhn")
-def make(shape: tuple[int, ...], latent_dim: int) -> tuple[nn.Module, nn.Module]:
-    """The MNIST MLP for (1, 28, 28), the SVHN conv networks for (3, 32, 32)."""
-    builders = {MNIST_SHAPE: mnist_nets, SVHN_SHAPE: svhn_nets}
+def make(shape: tuple[int, ...], latent_dim: int, width: float = 1.0) -> tuple[nn.Module, nn.Module]:
+    """The MNIST MLP for (1, 28, 28) (``width`` does not apply), the SVHN conv networks for (3, 32, 32) with their
+    channels times ``width``."""
+    builders = {MNIST_SHAPE: lambda d: mnist_nets(d), SVHN_SHAPE: lambda d: svhn_nets(d, width)}
     if tuple(shape) not in builders:
         raise BenchError(
             f"the mnist_svhn networks take {MNIST_SHAPE} (MNIST) or {SVHN_SHAPE} (SVHN) images, got {tuple(shape)}",

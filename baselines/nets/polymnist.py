@@ -1,4 +1,4 @@
-"""PolyMNIST conv encoder/decoder (protocols.md 6.7; MoPoE ``ConvNetworksImgCMNIST``, MLD ``mmnist_vae``).
+"""PolyMNIST conv encoder/decoder (MoPoE ``ConvNetworksImgCMNIST``; MLD code ``src/unimodal/mmnist/mmnist_vae.py``).
 
 Encoder: conv 3->32->64->128 (k3, s2, p1, ReLU): 28 -> 14 -> 7 -> 4; flatten 2048; Linear(2048, H), ReLU;
 then two Linear(H, D) heads for mu and logvar. The reference has H = D = 512; here H stays 512 when a scale
@@ -17,16 +17,20 @@ from bench.errors import BenchError
 
 CHANNELS = (32, 64, 128)  # conv widths
 SIDE = 28  # input side; after three stride-2 convs it is 4
-FLAT = CHANNELS[-1] * 4 * 4  # 2048
 HIDDEN_WIDTH = 512  # H, the paper's D
+
+
+def scaled(width: float) -> tuple[int, int, int]:
+    """The conv channels times ``width`` (1 = the reference's 32, 64, 128), at least 1 each."""
+    return tuple(max(1, round(c * width)) for c in CHANNELS)
 
 
 class ConvEncoder(nn.Module):
     """(B, C, 28, 28) -> (mu, logvar), each (B, D)."""
 
-    def __init__(self, in_channels: int, latent_dim: int, hidden_width: int = HIDDEN_WIDTH) -> None:
+    def __init__(self, in_channels: int, latent_dim: int, hidden_width: int = HIDDEN_WIDTH, width: float = 1.0) -> None:
         super().__init__()
-        c1, c2, c3 = CHANNELS
+        c1, c2, c3 = scaled(width)
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, c1, kernel_size=3, stride=2, padding=1),  # 28 -> 14
             nn.ReLU(),
@@ -35,7 +39,7 @@ class ConvEncoder(nn.Module):
             nn.Conv2d(c2, c3, kernel_size=3, stride=2, padding=1),  # 7 -> 4
             nn.ReLU(),
             nn.Flatten(),
-            nn.Linear(FLAT, hidden_width),
+            nn.Linear(c3 * 4 * 4, hidden_width),
             nn.ReLU(),
         )
         self.mu = nn.Linear(hidden_width, latent_dim)
@@ -49,11 +53,11 @@ class ConvEncoder(nn.Module):
 class ConvDecoder(nn.Module):
     """(B, D) -> Laplace location (B, C, 28, 28), unbounded (no sigmoid)."""
 
-    def __init__(self, out_channels: int, latent_dim: int) -> None:
+    def __init__(self, out_channels: int, latent_dim: int, width: float = 1.0) -> None:
         super().__init__()
-        c1, c2, c3 = CHANNELS
+        c1, c2, c3 = scaled(width)
         self.body = nn.Sequential(
-            nn.Linear(latent_dim, FLAT),
+            nn.Linear(latent_dim, c3 * 4 * 4),
             nn.ReLU(),
             nn.Unflatten(1, (c3, 4, 4)),
             nn.ConvTranspose2d(c3, c2, kernel_size=3, stride=2, padding=1),  # 4 -> 7
@@ -68,11 +72,12 @@ class ConvDecoder(nn.Module):
 
 
 @NETS.register("polymnist")
-def make(shape: tuple[int, ...], latent_dim: int) -> tuple[ConvEncoder, ConvDecoder]:
-    """Encoder/decoder pair for one (C, 28, 28) modality with a D = ``latent_dim`` latent."""
+def make(shape: tuple[int, ...], latent_dim: int, width: float = 1.0) -> tuple[ConvEncoder, ConvDecoder]:
+    """Encoder/decoder pair for one (C, 28, 28) modality with a D = ``latent_dim`` latent and the conv channels times
+    ``width``."""
     if len(shape) != 3 or tuple(shape[1:]) != (SIDE, SIDE):
         raise BenchError(
             f"the polymnist networks take (C, {SIDE}, {SIDE}) images, got {tuple(shape)}",
             "resize the images to 28x28 or register networks for this shape in baselines/nets/",
         )
-    return ConvEncoder(shape[0], latent_dim), ConvDecoder(shape[0], latent_dim)
+    return ConvEncoder(shape[0], latent_dim, width=width), ConvDecoder(shape[0], latent_dim, width)

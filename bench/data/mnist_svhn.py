@@ -1,4 +1,5 @@
-"""MNIST-SVHN (protocols.md 2): the real files, the seeded label-matched pairing, and an offline stand-in.
+"""MNIST-SVHN (MMVAE code ``bin/make-mnist-svhn-idx.py``): the real files, the seeded label-matched pairing,
+and an offline stand-in.
 
 - MNIST: torchvision's raw IDX layout ``DATA_ROOT/MNIST/raw`` (``bench.data.files.load_mnist_raw``), 1x28x28.
 - SVHN: torchvision's ``{train,test}_32x32.mat`` in ``DATA_ROOT/SVHN/`` or ``DATA_ROOT/``: ``X`` uint8 (32, 32, 3, N),

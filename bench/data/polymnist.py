@@ -1,6 +1,6 @@
 """PolyMNIST: M modalities of the same digit, each an MNIST handwriting composited on its own background.
 
-Recipe (MoPoE ``_create_mmnist_dataset``; reference/protocols.md section 1): modality m takes a random
+Recipe (MoPoE code ``mmnist/MMNISTDataset.py::_create_mmnist_dataset``): modality m takes a random
 28x28 crop of background m per image and inverts the crop's colours where the digit is > 128. Tuples pair M
 different handwritings of one digit. Unlike the original, one seeded ``numpy.random.default_rng`` drives every
 draw, so a seed fixes the bytes.

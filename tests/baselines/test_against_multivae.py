@@ -6,7 +6,7 @@ Where the definitions differ, the test pins the difference:
 - MoPoE with fewer rows than subsets (B < K): MultiVae's chunks of floor(B/K) = 0 rows send every row to the full
   set; ours hand rows to subsets 0..B-1 one each (``subset_assignment``), so every row still trains some subset.
 - MVAE with reconstruction weights: MultiVae weights the unimodal ELBOs' reconstructions too; MoPoE's MVAE (ours)
-  uses weight 1 there (protocols.md 6.1). Equal weights (PolyMNIST) give the same objective.
+  uses weight 1 there (MoPoE code ``utils.calc_elbo``). Equal weights (PolyMNIST) give the same objective.
 - MultiVae's PoE adds 1e-8 to every variance; ours is exact (log space), a 1e-8 relative difference.
 - MMVAE and MMVAE+ are compared on our samples (MultiVae draws Laplace noise another way); NEXUS with deterministic
   encoders, and its top-level likelihood differs by a pinned factor and constant.

@@ -13,6 +13,7 @@ from baselines.mopoe import MoPoE, MoPoEConfig, subset_assignment
 from baselines.nets import NETS
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
+from bench.health import Diverged
 from bench.interface import DataSpec, build_model
 from bench.metrics.subsets import all_subsets
 from bench.registry import MODELS
@@ -106,7 +107,7 @@ class TestSubsets:
         assert (which.diff() >= 0).all()  # contiguous chunks
 
     def test_reference_example(self):
-        """protocols.md 6.3: B=256 and 31 subsets give 8 samples each, the last chunk 16."""
+        """MoPoE code: B=256 and 31 subsets give 8 samples each, the last chunk 16."""
         counts = torch.bincount(subset_assignment(256, 31))
         assert counts[:30].tolist() == [8] * 30 and counts[30] == 16
 
@@ -170,16 +171,17 @@ class TestFit:
         other.fit(structured_dataset(), seed=1, device="cpu", progress=False)
         assert not torch.equal(model.decoders[0].body[0].weight, other.decoders[0].body[0].weight)
 
-    def test_nan_loss_is_a_bench_error(self, monkeypatch):
-        model = MoPoE(SPEC, MoPoEConfig.preset("quick", epochs=1))
+    def test_nan_loss_stops_the_fit_as_diverged(self, monkeypatch):
+        model = MoPoE(SPEC, MoPoEConfig.preset("quick", epochs=3))
 
         def nan_loss(x, *, generator=None):
             value = torch.tensor(float("nan"), requires_grad=True)
             return value, {"rec": value.detach(), "kl": value.detach()}
 
         monkeypatch.setattr(model, "loss", nan_loss)
-        with pytest.raises(BenchError, match="mopoe seed 4 epoch 0 step 0: loss is NaN"):
+        with pytest.raises(Diverged, match="mopoe: the training loss diverged at epoch 1 .epoch loss NaN") as err:
             model.fit(structured_dataset(n=8), seed=4, device="cpu", progress=False)
+        assert err.value.stage == "training" and err.value.epoch == 0 and len(err.value.curves["training"]) == 1
 
 
 def every_subset_rows(repeats=2, seed=0):

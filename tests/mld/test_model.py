@@ -15,7 +15,7 @@ VARIANTS = {"mld": MLD, "mld_in": MLDIn, "mld_uni": MLDUni}
 
 
 @AE_NETS.register("scalar")
-def _scalar(shape, latent_dim, hidden_dim):
+def _scalar(shape, latent_dim, hidden_dim, width):
     """Identity "autoencoder" for (1, 1, 1) inputs: the latent is the scalar itself."""
     return nn.Flatten(), nn.Unflatten(1, (1, 1, 1))
 
