@@ -3,11 +3,12 @@ all built from the (model, seed) run records."""
 
 from __future__ import annotations
 
-from bench.plots import plot_by_size, write_report
+from bench.plots import plot_by_size, plot_loss_curves, write_report
 from bench.store import provenance, save_json
 from bench.tables import (
     EFFICIENCY_COLUMNS,
     FEATURE_LABELS,
+    LEGEND,
     FEATURE_NAMES,
     coherence_columns,
     efficiency_records,
@@ -26,9 +27,12 @@ def write_outputs(prep, records: list[dict]) -> str:
     title = prep.suite.title
     accuracy = ", ".join(f"{m} {a:.3f}" for m, a in prep.clf_record["test_accuracy"].items())
     data_text = f"{cfg.scale} scale, {len(test)} test tuples, data {prep.manifest.get('source', '?')}"
+    healthy = [r for r in records if r.get("status", "ok") == "ok"]
+    failed = [r for r in records if r.get("status", "ok") != "ok"]
+    n_joint = healthy[0]["counts"]["n_joint"] if healthy else 0
     samples_text = (
         f"{len(test)} real test images per modality; {len(test)} generated per (subset, target not in it) and "
-        f"{records[0]['coherence']['n_joint']} unconditional samples per modality"
+        f"{n_joint} unconditional samples per modality"
     )
     seeds = sorted({r["seed"] for r in records})
     seeds_text = f"mean ± std over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}"
@@ -45,26 +49,29 @@ def write_outputs(prep, records: list[dict]) -> str:
     described += [f"{FEATURE_LABELS[s]} unavailable: {why}" for s, why in prep.unavailable.items()]
     tables.append(write_tables(
         summarize(records, summary_cols), summary_cols, out, "summary",
-        caption=f"{title} summary ({data_text}; {samples_text}; {seeds_text}). " + ". ".join(described)
-        + ". Best value per column in bold.",
+        caption=f"{title} summary ({data_text}; {samples_text}; {seeds_text}). Coh self: each modality "
+        f"reconstructed from itself alone. " + ". ".join(described) + f". {LEGEND}.",
         constant={FEATURE_LABELS[s]: "unavailable" for s in prep.unavailable},
     ))
 
-    def table(columns, stem: str, caption: str, plot: tuple[str, str, str, str, bool]) -> None:
+    def table(columns, stem: str, caption: str, plot: tuple[str, str, str, str, bool], **style) -> None:
         """Write one table and, with ``plot = (metric prefix, file stem, y label, figure caption, lower is
-        better)``, its curve over the number of observed modalities at ``plots/<file stem>.png``."""
+        better)``, its curve over the number of observed modalities at ``plots/<file stem>.png`` (``style``: the
+        axis options of ``plot_by_size``)."""
         stats = summarize(records, columns)
-        tables.append(write_tables(stats, columns, out, stem, caption=caption))
+        tables.append(write_tables(stats, columns, out, stem, caption=f"{caption} {LEGEND}."))
         prefix, name, ylabel, figure, lower = plot
-        figures.append((figure, plot_by_size(stats, prefix, out / "plots" / f"{name}.png", ylabel=ylabel,
-                                             title=f"{title}: {figure}", lower_is_better=lower)))
+        if healthy:
+            figures.append((figure, plot_by_size(stats, prefix, out / "plots" / f"{name}.png", ylabel=ylabel,
+                                                 title=f"{title}: {figure}", lower_is_better=lower, **style)))
 
     table(
         coherence_columns(len(modalities)), "coherence",
         f"{title} coherence ({data_text}; {seeds_text}). Joint: all {len(modalities)} classifiers agree on a prior "
         f"sample. k=K: accuracy of a generated modality given K others, averaged over subsets and targets not given. "
-        f"Classifier test accuracy: {accuracy}.",
+        f"self: each modality reconstructed from itself alone. Classifier test accuracy: {accuracy}.",
         ("k", "coherence_by_size", "conditional coherence", "coherence given k modalities", False),
+        unit_interval=True, chance=1.0 / healthy[0]["counts"]["n_classes"] if healthy else None,
     )
     for space in prep.spaces:
         label, features = FEATURE_LABELS[space], FEATURE_NAMES[space]
@@ -82,19 +89,23 @@ def write_outputs(prep, records: list[dict]) -> str:
             f"conditional.",
             (f"precision_{space}_k", f"precision_{space}_by_size", f"precision ({space} features)",
              "precision of conditional generations", False),
+            unit_interval=True,
         )
 
-    memory = records[0]["efficiency"]["memory"]
-    tables.append(write_tables(
-        summarize(efficiency_records(records), EFFICIENCY_COLUMNS), EFFICIENCY_COLUMNS, out, "efficiency",
-        caption=f"{title} cost ({data_text}; {seeds_text}), measured on {prep.device}: parameters, network "
-        f"evaluations per generated sample, wall time and peak memory ({memory}; +MB: the peak above what the process "
-        f"held when the stage began) of training (as recorded when the model was trained) and of evaluation "
-        f"(coherence and quality).",
-    ))
+    if healthy:
+        memory = healthy[0]["efficiency"]["memory"]
+        tables.append(write_tables(
+            summarize(efficiency_records(healthy), EFFICIENCY_COLUMNS), EFFICIENCY_COLUMNS, out, "efficiency",
+            caption=f"{title} cost ({data_text}; {seeds_text}), measured on {prep.device}: parameters, network "
+            f"evaluations per generated sample, wall time and peak memory ({memory}; +MB: the peak above what the process "
+            f"held when the stage began) of training (as recorded when the model was trained) and of evaluation "
+            f"(coherence and quality).",
+        ))
+    figures.append(("Training loss per epoch of every stage", plot_loss_curves(
+        records, out / "plots" / "loss_curves.png", title=f"{title}: training loss per epoch ({cfg.scale} scale)")))
     figures += [
         (f"Samples: {r['model']} (seed {r['seed']})", out / "samples" / f"{r['model']}-{cfg.scale}-seed{r['seed']}.png")
-        for r in records
+        for r in healthy
     ]
     report = write_report(
         out,
@@ -106,12 +117,14 @@ def write_outputs(prep, records: list[dict]) -> str:
     )
 
     timings = dict(prep.timings)
-    for r in records:
+    for r in healthy:
         run = f"{r['model']}/seed{r['seed']}"
         timings[f"{run} train ({r['stages']['model']})"] = r["efficiency"]["train_seconds"]
         timings[f"{run} evaluate ({r['stages']['evaluation']})"] = r["efficiency"]["evaluate_seconds"]
     save_json(
         {"classifiers": prep.clf_record, "quality_unavailable": prep.unavailable, "timings_s": timings,
+         "failed": [{"model": r["model"], "seed": r["seed"], "status": r["status"],
+                     **{k: v for k, v in r["failure"].items() if k != "curves"}} for r in failed],
          "records": [f"runs/{cfg.scale}/{r['model']}-seed{r['seed']}.json" for r in records],
          "provenance": provenance(prep.device)},
         out / "summary.json",

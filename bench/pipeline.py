@@ -5,6 +5,7 @@ and report (``bench.outputs``)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,22 +21,28 @@ from bench.data.files import load_dataset, manifest_path, save_dataset
 from bench.data.polymnist import dataset_sha256
 from bench.devices import resolve_device
 from bench.errors import BenchError
-from bench.interface import DataSpec, build_model
+from bench.interface import DataSpec, StageCache, build_model
 from bench.metrics.coherence import CoherenceCounter, generation_pass
 from bench.metrics.features import ClassifierFeatures, FeatureExtractor, InceptionFeatures, find_inception_weights
 from bench.metrics.quality import FeatureCollector, RealFeatures, real_features
 from bench.executors import EXECUTORS
+from bench.health import Diverged, TrainingMonitor
 from bench.measure import StageCost
+from bench.overrides import apply_overrides, parse_overrides
 from bench.outputs import write_outputs
 from bench.plots import save_sample_grid
 from bench.registry import MODELS, SUITES
 from bench.run import RunConfig
 from bench.store import CacheWarning, Store, provenance, save_json, stable_hash
+
+
+class TrainingWarning(UserWarning):
+    """A model's training failed (diverged); the run goes on with the other models."""
 from classifiers.nets import DigitClassifier
 from classifiers.train import classifier_accuracy, train_classifiers
 
 CLASSIFIER_SEED = 0
-EVALUATION_VERSION = 2  # part of the evaluation key: raise it when an evaluation records new metrics
+EVALUATION_VERSION = 3  # part of the evaluation key: raise it when an evaluation records new metrics
 
 
 def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDataset, MultimodalDataset, dict, str]:
@@ -145,23 +152,33 @@ def load_real_features(test, data_key: str, name: str, space, store: Store, devi
 def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, data_key: str, store: Store, device):
     """Fit model ``name`` with ``seed`` (or load its cached weights) and return it in eval mode on ``device``, with
     its record (training record, config, measured cost, provenance) and whether it came from the cache."""
-    model = build_model(name, spec, cfg.scale)
+    model = build_model(name, spec, cfg.scale, parse_overrides(cfg.overrides).get(name, ()))
     model_cfg = model.cfg
     key = stable_hash("model", name, data_key, model_cfg, seed, *amp_key(cfg))
-
-    def stage_cache(stage: str, parts: tuple, compute):
-        return store.cached_torch(stage, stable_hash(stage, data_key, *parts, *amp_key(cfg)), measured(compute, device))
+    stage_cache = model_stage_cache(store, data_key, cfg, device)
 
     def fit() -> tuple[dict, dict]:
         with autocast(cfg, device):
-            record = model.fit(train, seed=seed, device=device, progress=cfg.progress, cache=stage_cache)
+            record = model.fit(train, seed=seed, device=device, progress=cfg.progress, cache=stage_cache,
+                               monitor=TrainingMonitor(name))
         return model.state_dict(), {"train": dataclasses.asdict(record), "config": dataclasses.asdict(model_cfg),
                                     "seed": seed, "amp": cfg.amp}
 
     state, record = store.cached_torch("models", key, measured(fit, device))
+    check_finite(name, record["train"])  # models that do not report to the monitor
     model.load_state_dict(state)  # a cache hit; after a fresh fit this reloads the same weights
     model.to(device).eval()
     return model, {**record, "key": key, "cached": ("models", key) in store.hits}
+
+
+def model_stage_cache(store: Store, data_key: str, cfg: RunConfig, device) -> StageCache:
+    """The ``cache`` handed to ``fit``: a model's own stage (e.g. MLD's autoencoders) stored under a key of the
+    stage's parts, the data and the precision."""
+
+    def stage_cache(stage: str, parts: tuple, compute):
+        return store.cached_torch(stage, stable_hash(stage, data_key, *parts, *amp_key(cfg)), measured(compute, device))
+
+    return stage_cache
 
 
 def amp_key(cfg: RunConfig) -> tuple:
@@ -218,8 +235,16 @@ class Prepared:
     @property
     def jobs(self) -> list[tuple[str, int]]:
         """(model, seed) pairs of this run, in table order."""
-        names = self.cfg.models or self.scale.models or self.suite.models
+        names = model_names(self.cfg, self.suite, self.scale)
         return [(name, seed) for name in names for seed in (self.cfg.seeds or self.scale.seeds)]
+
+
+def model_names(cfg: RunConfig, suite, scale) -> tuple[str, ...]:
+    """The models a run trains: ``--models`` (``all``: every model of the suite), else the scale's list, else the
+    suite's."""
+    if cfg.models == ("all",):
+        return tuple(suite.models)
+    return tuple(cfg.models or scale.models or suite.models)
 
 
 def prepare(cfg: RunConfig) -> Prepared:
@@ -229,8 +254,13 @@ def prepare(cfg: RunConfig) -> Prepared:
     if cfg.scale not in suite.scales:
         raise BenchError(f"suite {suite.name} has no scale {cfg.scale!r}", f"choose one of: {', '.join(suite.scales)}")
     scale = suite.scales[cfg.scale]
-    for name in cfg.models or scale.models or suite.models:
+    names = model_names(cfg, suite, scale)
+    for name in names:
         MODELS.get(name)  # fail before any work on a typo
+    for name, pairs in parse_overrides(cfg.overrides).items():  # a bad --set fails here, before any work
+        if name not in names:
+            raise BenchError(f"--set names {name}, which this run does not train", f"add {name} to --models")
+        apply_overrides(MODELS.get(name).Config.preset(cfg.scale, suite.name), pairs)
     device = resolve_device(cfg.device)
     store = Store(Path(cfg.out) / "cache", fresh=cfg.fresh)
     timings: dict[str, float] = {}
@@ -287,10 +317,13 @@ def evaluate_model(prep: Prepared, seed: int, model, model_key: str) -> tuple[di
         results = {
             "metrics": {
                 "joint": coherence.joint,
+                **{f"joint_{k}": v for k, v in coherence.joint_spread().items()},
+                "self": coherence.self_reconstruction(),
                 **{f"k{k}": v for k, v in coherence.by_size().items()},
                 **{f"coh_{name}": v for name, v in coherence.directions().items()},
                 **{k: v for q in quality.values() for k, v in q.metrics().items()},
             },
+            "counts": {"n_test": len(prep.test), "n_joint": n_joint, "n_classes": int(coherence.joint_classes.shape[1])},
             "coherence": coherence.to_dict(),
             "quality": {space: q.to_dict() for space, q in quality.items()},
         }
@@ -302,9 +335,19 @@ def evaluate_model(prep: Prepared, seed: int, model, model_key: str) -> tuple[di
 
 def run_one(prep: Prepared, name: str, seed: int) -> dict:
     """Train (or load) model ``name`` with ``seed``, evaluate it (or load the evaluation), draw its sample grid, and
-    write its record to ``<out>/<suite>/runs/<scale>/<name>-seed<seed>.json``; return the record."""
+    write its record to ``<out>/<suite>/runs/<scale>/<name>-seed<seed>.json``; return the record. A training that
+    diverged (``bench.health``) is not evaluated: its record has ``status: "diverged"``, the failure and the loss
+    curves, and no metrics."""
     cfg, device = prep.cfg, prep.device
-    model, model_record = train_model(name, prep.spec, cfg, seed, prep.train, prep.data_key, prep.store, device)
+    path = prep.out / "runs" / cfg.scale / f"{name}-seed{seed}.json"
+    try:
+        model, model_record = train_model(name, prep.spec, cfg, seed, prep.train, prep.data_key, prep.store, device)
+    except Diverged as err:
+        warnings.warn(f"{err} -- its row will read 'diverged'; the other models still run", TrainingWarning, 2)
+        record = {"suite": prep.suite.name, "scale": cfg.scale, "model": name, "seed": seed, "status": "diverged",
+                  "failure": err.to_dict(), "curves": err.curves, "metrics": {}, "provenance": provenance(device)}
+        save_json(record, path)
+        return record
     evaluation, eval_cached = evaluate_model(prep, seed, model, model_record["key"])
     grid = prep.out / "samples" / f"{name}-{cfg.scale}-seed{seed}.png"
     if not (eval_cached and grid.exists()):
@@ -315,7 +358,10 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
         "scale": cfg.scale,
         "model": name,
         "seed": seed,
+        "status": "ok",
         "metrics": evaluation["metrics"],
+        "counts": evaluation["counts"],
+        "curves": model_record["train"].get("curves") or {name: model_record["train"]["losses"]},
         "coherence": evaluation["coherence"],
         "quality": evaluation["quality"],
         "quality_unavailable": prep.unavailable,
@@ -339,7 +385,7 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
         "amp": cfg.amp,
         "provenance": provenance(device),
     }
-    save_json(record, prep.out / "runs" / cfg.scale / f"{name}-seed{seed}.json")
+    save_json(record, path)
     return record
 
 
@@ -359,8 +405,30 @@ def job(cfg: RunConfig, name: str, seed: int) -> dict:
     return run_one(prep, name, seed)
 
 
-def run(cfg: RunConfig) -> str:
-    """Run every stage for ``cfg`` and return a short text report (tables, plots and report are written to disk)."""
+def check_finite(name: str, train: dict) -> None:
+    """``Diverged`` if a training record holds a non-finite epoch loss (for models that do not report to a monitor)."""
+    curves = train.get("curves") or {name: train.get("losses", [])}
+    for stage, curve in curves.items():
+        bad = next((i for i, v in enumerate(curve) if not math.isfinite(v)), None)
+        if bad is not None:
+            raise Diverged(name, stage, bad, curve[bad], curves)
+
+
+@dataclass
+class RunOutcome:
+    """What ``run`` returns: the text report printed at the end, and one line per (model, seed) that failed (their
+    rows read "diverged"; the tables are written all the same)."""
+
+    report: str
+    failures: list[str]
+
+
+def run(cfg: RunConfig) -> RunOutcome:
+    """Run every stage for ``cfg``, write tables, plots and report to disk, and return the text report and the
+    failures."""
     prep = prepare(cfg)
     records = EXECUTORS.get(cfg.executor)(cfg, prep)
-    return write_outputs(prep, records)
+    failures = [
+        f"{r['model']} seed {r['seed']}: {r['failure']['message']}" for r in records if r.get("status", "ok") != "ok"
+    ]
+    return RunOutcome(write_outputs(prep, records), failures)

@@ -42,20 +42,43 @@ def _series(stats: pd.DataFrame, prefix: str) -> dict[str, list[tuple[int, float
     }
 
 
+MARKERS = "osD^vP*Xhd<>"  # one per model, so lines stay apart in greyscale and where colours are close
+
+
+def model_styles(models) -> dict[str, dict]:
+    """A fixed colour and marker per model (sorted), shared by every plot of a run."""
+    models = sorted(models)
+    colours = sns.color_palette("colorblind", len(models))
+    return {m: {"color": c, "marker": MARKERS[i % len(MARKERS)]} for i, (m, c) in enumerate(zip(models, colours))}
+
+
 def plot_by_size(
-    stats: pd.DataFrame, prefix: str, path: Path, *, ylabel: str, title: str, lower_is_better: bool = False
+    stats: pd.DataFrame,
+    prefix: str,
+    path: Path,
+    *,
+    ylabel: str,
+    title: str,
+    lower_is_better: bool = False,
+    unit_interval: bool = False,
+    chance: float | None = None,
 ) -> Path:
-    """A PNG at ``path``: one line with markers per model (sorted; colours fixed by the sorted models of ``stats``),
-    the mean of metric ``<prefix><k>`` against the number k of observed modalities, with error bars of the std over
-    seeds where it is defined (more than one seed)."""
-    series = _series(stats, prefix)
-    models = sorted(stats.model.unique())
-    palette = dict(zip(models, sns.color_palette("colorblind", len(models))))
+    """A PNG at ``path``: one line per model (sorted; its own colour and marker), the mean of metric ``<prefix><k>``
+    against the number k of observed modalities, with error bars of the std over seeds where it is defined (more than
+    one seed). ``unit_interval`` fixes the y axis to 0..1 (a proportion such as coherence), so that differences
+    near chance do not fill the plot; ``chance`` draws a dashed line at the chance level. Models without numbers
+    (a failed training) are left out."""
+    series = _series(stats[stats["mean"].notna()], prefix)
+    styles = model_styles(stats.model.unique())
     fig, ax = plt.subplots(figsize=(6, 4))
     for model, points in series.items():
         ks, means, stds = zip(*points)
         yerr = None if all(math.isnan(s) for s in stds) else stds
-        ax.errorbar(ks, means, yerr=yerr, marker="o", capsize=3, label=model, color=palette[model])
+        ax.errorbar(ks, means, yerr=yerr, capsize=3, label=model, **styles[model])
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance ({chance:.2g})")
+    if unit_interval:
+        ax.set_ylim(0.0, 1.0)
     ax.set_xticks(sorted({k for points in series.values() for k, _, _ in points}))
     ax.set_xlabel("observed modalities k")
     ax.set_ylabel(f"{ylabel} ({'↓' if lower_is_better else '↑'} better)")
@@ -65,6 +88,44 @@ def plot_by_size(
     fig.tight_layout()
     try:
         atomic_write(Path(path), lambda fh: fig.savefig(fh, format="png", dpi=120), "wb")
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
+def plot_loss_curves(records: list[dict], path: Path, *, title: str) -> Path:
+    """A PNG at ``path`` with one panel per model: the mean loss per epoch of every training stage of every seed
+    (``record["curves"]``; log scale when all are positive), and a cross where a stage diverged."""
+    models = sorted({r["model"] for r in records})
+    cols = min(4, len(models))
+    rows = math.ceil(len(models) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax, model in zip(axes.flat, models):
+        values = []
+        for r in (r for r in records if r["model"] == model):
+            stages = r.get("curves", {})
+            palette = sns.color_palette("colorblind", max(1, len(stages)))
+            for (stage, curve), colour in zip(stages.items(), palette):
+                finite = [v if math.isfinite(v) else math.nan for v in curve]
+                values += [v for v in finite if not math.isnan(v)]
+                ax.plot(range(1, len(curve) + 1), finite, color=colour, label=f"{stage} (seed {r['seed']})", linewidth=1)
+            failure = r.get("failure")
+            if failure:
+                curve = stages.get(failure["stage"], [])
+                y = next((v for v in reversed(curve) if math.isfinite(v)), 0.0)
+                ax.plot([failure["epoch"]], [y], "x", color="red", markersize=10, mew=2, label="diverged")
+        if values and min(values) > 0:
+            ax.set_yscale("log")
+        ax.set_title(model)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss")
+        ax.legend(fontsize="xx-small", frameon=False)
+    for ax in list(axes.flat)[len(models):]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    try:
+        atomic_write(Path(path), lambda fh: fig.savefig(fh, format="png", dpi=100), "wb")
     finally:
         plt.close(fig)
     return Path(path)

@@ -12,17 +12,39 @@ from tabulate import tabulate
 from bench.store import save_text
 
 
+CHANCE_P = 0.01  # a proportion is "at chance" unless a one-sided binomial test rejects chance at this level
+COLLAPSE_SHARE = 0.5  # joint samples whose most frequent class (mean over modalities) exceeds this share: collapsed
+CONFIDENCE = 0.95  # Wilson interval of a proportion, for bolding with one seed
+
+LEGEND = (
+    "Bold: the best value of a column, only when it is above chance and its interval (mean ± std over seeds; for a "
+    "proportion also its 95% Wilson interval over the pooled test tuples or samples) does not overlap the "
+    "runner-up's; with one seed and no binomial count (e.g. FD) nothing is bold. (chance): not above chance by a "
+    f"one-sided binomial test at p < {CHANCE_P} on the pooled test tuples (chance 1/K for K classes; for joint "
+    "coherence, the agreement of independent classifiers with the joint samples' class shares). (collapsed): the "
+    f"joint samples' most frequent class takes more than {COLLAPSE_SHARE:.0%} of them (mean over modalities)"
+)
+
+
 @dataclass(frozen=True)
 class Column:
     """A reported metric: its key in the run records, its header, whether higher is better (None: neither, e.g. a
     parameter count; such columns get no arrow and no bold), the digits shown, and the column group it belongs to
-    (a spanning header in LaTeX, e.g. "Coherence")."""
+    (a spanning header in LaTeX, e.g. "Coherence").
+
+    A proportion names ``trials``, the run-record count of the Bernoulli trials behind it (``"n_test"`` test tuples,
+    ``"n_joint"`` joint samples), which gives it a binomial interval. A coherence names its ``chance`` level:
+    ``"uniform"`` (1/K for K classes) or the metric key holding a per-run chance level (``"joint_chance"``).
+    ``collapse`` names the metric key of the joint samples' top class share (flagged above ``COLLAPSE_SHARE``)."""
 
     key: str
     header: str
     higher_is_better: bool | None = True
     digits: int = 3
     group: str = ""
+    trials: str | None = None
+    chance: str | None = None
+    collapse: str | None = None
 
     @property
     def title(self) -> str:
@@ -30,11 +52,22 @@ class Column:
         return f"{self.header}{arrow}"
 
 
+def coherence_column(key: str, header: str, *, joint: bool = False, group: str = "Coherence") -> Column:
+    """A coherence column: conditional ones are proportions over test tuples with chance 1/K; joint coherence is a
+    proportion over joint samples, with the chance agreement of its class shares, and flagged when collapsed."""
+    if joint:
+        return Column(key, header, group=group, trials="n_joint", chance="joint_chance", collapse="joint_top_share")
+    return Column(key, header, group=group, trials="n_test", chance="uniform")
+
+
 def coherence_columns(n_modalities: int) -> list[Column]:
-    """Joint coherence, then conditional coherence for k = 1..M-1 given modalities (targets not given)."""
-    return [Column("joint", "Joint", group="Coherence")] + [
-        Column(f"k{k}", f"k={k}", group="Coherence") for k in range(1, n_modalities)
-    ]
+    """Joint coherence, then conditional coherence for k = 1..M-1 given modalities (targets not given), then
+    self-reconstruction (each modality reconstructed from itself alone)."""
+    return (
+        [coherence_column("joint", "Joint", joint=True)]
+        + [coherence_column(f"k{k}", f"k={k}") for k in range(1, n_modalities)]
+        + [coherence_column("self", "self")]
+    )
 
 
 FEATURE_LABELS = {"clf": "FD-clf", "inception": "FID"}  # how a feature space's Fréchet distance is called
@@ -56,26 +89,28 @@ def prdc_columns(extractor: str, n_modalities: int) -> list[Column]:
     has no "better" direction (above 1 means samples crowd around real points), so it is never bold."""
     sizes = range(1, n_modalities)
     return (
-        [Column(f"precision_{extractor}_uncond", "P", group="Unconditional"),
-         Column(f"recall_{extractor}_uncond", "R", group="Unconditional")]
-        + [Column(f"precision_{extractor}_k{k}", f"P k={k}", group="Conditional") for k in sizes]
-        + [Column(f"recall_{extractor}_k{k}", f"R k={k}", group="Conditional") for k in sizes]
+        [Column(f"precision_{extractor}_uncond", "P", group="Unconditional", trials="n_joint"),
+         Column(f"recall_{extractor}_uncond", "R", group="Unconditional", trials="n_test")]
+        + [Column(f"precision_{extractor}_k{k}", f"P k={k}", group="Conditional", trials="n_test") for k in sizes]
+        + [Column(f"recall_{extractor}_k{k}", f"R k={k}", group="Conditional", trials="n_test") for k in sizes]
         + [Column(f"density_{extractor}_uncond", "D", None, group="Unconditional"),
-           Column(f"coverage_{extractor}_uncond", "C", group="Unconditional")]
+           Column(f"coverage_{extractor}_uncond", "C", group="Unconditional", trials="n_test")]
     )
 
 
 def summary_columns(n_modalities: int, extractors: list[str]) -> list[Column]:
-    """The paper-style row: coherence, then per feature space FD (unconditional mean, per k) and P/R."""
-    columns = [Column("joint", "Coh joint", group="Coherence")]
-    columns += [Column(f"k{k}", f"Coh k={k}", group="Coherence") for k in range(1, n_modalities)]
+    """The paper-style row: coherence (joint, per k, self-reconstruction), then per feature space FD (unconditional
+    mean, per k) and P/R."""
+    columns = [coherence_column("joint", "Coh joint", joint=True)]
+    columns += [coherence_column(f"k{k}", f"Coh k={k}") for k in range(1, n_modalities)]
+    columns += [coherence_column("self", "Coh self")]
     for name in extractors:
         label = FEATURE_LABELS.get(name, f"FD-{name}")
         columns += [Column(f"fd_{name}_uncond", f"{label} uncond", False, group=label)]
         columns += [Column(f"fd_{name}_k{k}", f"{label} k={k}", False, group=label) for k in range(1, n_modalities)]
         columns += [
-            Column(f"precision_{name}_uncond", f"P ({name})", group=f"P/R ({name})"),
-            Column(f"recall_{name}_uncond", f"R ({name})", group=f"P/R ({name})"),
+            Column(f"precision_{name}_uncond", f"P ({name})", group=f"P/R ({name})", trials="n_joint"),
+            Column(f"recall_{name}_uncond", f"R ({name})", group=f"P/R ({name})", trials="n_test"),
         ]
     return columns
 
@@ -87,9 +122,10 @@ def bimodal_columns(modalities: tuple[str, str], extractors: list[str], short: d
     a, b = modalities
     sa, sb = short.get(a, a), short.get(b, b)
     columns = [
-        Column("joint", "Coh joint", group="Coherence"),
-        Column(f"coh_{a}_to_{b}", f"Coh {sa}→{sb}", group="Coherence"),
-        Column(f"coh_{b}_to_{a}", f"Coh {sb}→{sa}", group="Coherence"),
+        coherence_column("joint", "Coh joint", joint=True),
+        coherence_column(f"coh_{a}_to_{b}", f"Coh {sa}→{sb}"),
+        coherence_column(f"coh_{b}_to_{a}", f"Coh {sb}→{sa}"),
+        coherence_column("self", "Coh self"),
     ]
     for name in extractors:
         label = FEATURE_LABELS.get(name, f"FD-{name}")
@@ -123,21 +159,76 @@ def efficiency_records(records: list[dict]) -> list[dict]:
     ]
 
 
-def summarize(records: list[dict], columns: list[Column]) -> pd.DataFrame:
-    """Long form ``model, metric, mean, std, n``: one row per (model, metric), aggregated over seeds.
+def status_of(records: list[dict]) -> str:
+    """"ok", or what went wrong with a model's runs, e.g. "diverged at epoch 12 (score)" (seeds named when several)."""
+    failed = [r for r in records if r.get("status", "ok") != "ok"]
+    if not failed:
+        return "ok"
+    many = len(records) > 1
+    return "; ".join(
+        (f"seed {r['seed']} " if many else "") + f"{r['status']} at epoch {r['failure']['epoch']} ({r['failure']['stage']})"
+        for r in failed
+    )
 
-    ``std`` is the sample standard deviation (ddof = 1); it is NaN for a single seed.
-    """
-    rows = [
-        {"model": r["model"], "seed": r["seed"], "metric": c.key, "value": _number(r["metrics"][c.key])}
-        for r in records
-        for c in columns
-    ]
+
+def summarize(records: list[dict], columns: list[Column]) -> pd.DataFrame:
+    """Long form, one row per (model, metric) aggregated over seeds: ``mean``, ``std`` (sample std, ddof = 1; NaN
+    for one seed), ``n`` (seeds); for proportions the pooled ``trials``, and the interval ``lo``..``hi`` that decides
+    bolding (module ``LEGEND``); for coherences the ``chance`` level, the binomial test's ``p_chance`` and
+    ``at_chance``; ``flag`` ("collapsed" or ""); and ``status`` ("ok" or the failure, whose rows hold no numbers)."""
+    by_model: dict[str, list[dict]] = {}
+    for r in records:
+        by_model.setdefault(r["model"], []).append(r)
+    rows = []
+    for model, runs in by_model.items():
+        status = status_of(runs)
+        for c in columns:
+            row = {"model": model, "metric": c.key, "n": len(runs), "status": status}
+            if status == "ok":
+                row.update(_aggregate([_number(r["metrics"][c.key]) for r in runs], runs, c))
+            rows.append(row)
     long = pd.DataFrame(rows)
+    for name in ("mean", "std", "trials", "chance", "p_chance", "lo", "hi"):
+        if name not in long:
+            long[name] = math.nan
+    long["at_chance"] = long.get("at_chance", pd.Series(False, index=long.index)).fillna(False).astype(bool)
+    long["flag"] = long.get("flag", pd.Series("", index=long.index)).fillna("")
     order = {c.key: i for i, c in enumerate(columns)}
-    stats = long.groupby(["model", "metric"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
-    stats = stats.rename(columns={"count": "n"})
-    return stats.sort_values(["model", "metric"], key=lambda s: s.map(order) if s.name == "metric" else s)
+    long = long[["model", "metric", "mean", "std", "n", "trials", "chance", "p_chance", "at_chance", "lo", "hi", "flag",
+                 "status"]]
+    return long.sort_values(["model", "metric"], key=lambda s: s.map(order) if s.name == "metric" else s).reset_index(drop=True)
+
+
+def _aggregate(values: list[float], runs: list[dict], column: Column) -> dict:
+    """Mean, std, and the binomial quantities of one column over a model's seeds (``summarize``)."""
+    from scipy.stats import binomtest
+
+    finite = [v for v in values if not math.isnan(v)]
+    mean = sum(finite) / len(finite) if finite else math.nan
+    std = pd.Series(finite, dtype=float).std() if len(finite) > 1 else math.nan
+    out: dict = {"mean": mean, "std": std, "lo": math.nan, "hi": math.nan}
+    if not math.isnan(std):
+        out["lo"], out["hi"] = mean - std, mean + std
+    if column.trials is None or not finite or any(column.trials not in r.get("counts", {}) for r in runs):
+        return out
+    trials = sum(int(r["counts"][column.trials]) for r in runs)
+    hits = min(trials, max(0, round(sum(v * r["counts"][column.trials] for v, r in zip(values, runs)))))
+    ci = binomtest(hits, trials).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    out.update(trials=trials, lo=min(ci.low, out["lo"]) if not math.isnan(std) else ci.low,
+               hi=max(ci.high, out["hi"]) if not math.isnan(std) else ci.high)
+    if column.chance is not None:
+        if column.chance == "uniform":
+            levels = [1.0 / r["counts"]["n_classes"] for r in runs]
+        else:
+            levels = [_number(r["metrics"].get(column.chance)) for r in runs]
+        chance = sum(levels) / len(levels)
+        p = 1.0 if math.isnan(chance) or chance >= 1 else binomtest(hits, trials, max(chance, 1e-12), "greater").pvalue
+        out.update(chance=chance, p_chance=p, at_chance=bool(p >= CHANCE_P))
+    if column.collapse is not None:
+        shares = [_number(r["metrics"].get(column.collapse)) for r in runs]
+        if sum(shares) / len(shares) > COLLAPSE_SHARE:
+            out["flag"] = "collapsed"
+    return out
 
 
 def _number(value) -> float:
@@ -149,38 +240,53 @@ def format_cell(mean: float, std: float, digits: int = 3) -> str:
     return f"{mean:.{digits}f}" if pd.isna(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def cell_text(row, digits: int) -> str:
+    """``mean ± std`` with the row's marks, e.g. "0.103 (chance)", "0.650 (chance; collapsed)"; "—" without numbers."""
+    if row["status"] != "ok" or pd.isna(row["mean"]):
+        return "—"
+    marks = [m for m in ("chance" if row["at_chance"] else "", row["flag"]) if m]
+    return format_cell(row["mean"], row["std"], digits) + (f" ({'; '.join(marks)})" if marks else "")
+
+
 def best_models(stats: pd.DataFrame, column: Column) -> set[str]:
-    """Models whose mean is the best in ``column`` (ties included); none for a column without a direction or with
-    fewer than two models."""
-    means = stats[stats.metric == column.key].set_index("model")["mean"].dropna()
-    if column.higher_is_better is None or len(means) < 2:
+    """The model whose mean is the best in ``column``, if it is above chance and separated from the runner-up (its
+    interval ``lo``..``hi`` does not overlap the runner-up's); else none. None for a column without a direction,
+    with fewer than two models, or a tie."""
+    rows = stats[(stats.metric == column.key) & (stats.status == "ok")].dropna(subset=["mean"])
+    if column.higher_is_better is None or len(rows) < 2:
         return set()
-    best = means.max() if column.higher_is_better else means.min()
-    return set(means.index[means == best])
+    ranked = rows.sort_values("mean", ascending=not column.higher_is_better)
+    best, runner = ranked.iloc[0], ranked.iloc[1]
+    if best["at_chance"] or best["mean"] == runner["mean"]:
+        return set()
+    separated = best["lo"] > runner["hi"] if column.higher_is_better else best["hi"] < runner["lo"]
+    return {best["model"]} if separated else set()  # NaN bounds compare False: no interval, no bold
 
 
 def pivot(
     stats: pd.DataFrame, columns: list[Column], constant: dict[str, str] | None = None, *, bold: str = "**{}**"
 ) -> pd.DataFrame:
-    """One row per model, one column per metric, cells ``mean ± std`` with the best model's cell per column written
+    """One row per model, one column per metric, cells ``cell_text`` with the separated best cell per column written
     through ``bold`` (a format string; "{}" for none); then ``constant`` columns (header -> the text of every cell,
-    e.g. "unavailable"); plus the number of seeds."""
+    e.g. "unavailable"); the number of seeds; and a "status" column when some model failed (its cells read "—")."""
     table = pd.DataFrame(index=sorted(stats.model.unique()))
     for column in columns:
         rows = stats[stats.metric == column.key].set_index("model")
         best = best_models(stats, column)
         table[column.title] = [
-            (bold if model in best else "{}").format(format_cell(rows.at[model, "mean"], rows.at[model, "std"], column.digits))
-            for model in table.index
+            (bold if model in best else "{}").format(cell_text(rows.loc[model], column.digits)) for model in table.index
         ]
     for header, text in (constant or {}).items():
         table[header] = text
     table["seeds"] = stats.groupby("model")["n"].max()
+    status = stats.groupby("model")["status"].first()
+    if (status != "ok").any():
+        table["status"] = status
     return table.rename_axis("Model").reset_index()
 
 
 _LATEX = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
-          "↑": r"$\uparrow$", "↓": r"$\downarrow$", "±": r"$\pm$"}
+          "↑": r"$\uparrow$", "↓": r"$\downarrow$", "±": r"$\pm$", "—": "---", "→": r"$\to$"}
 
 
 def latex_text(text: str) -> str:

@@ -14,6 +14,12 @@ classified, as if it had been saved as a PNG. Classifiers always run in eval mod
 - Joint coherence: for n_joint unconditional samples x̂ ~ model.sample, the fraction for which all M
   classifiers predict the same label: (1/n) sum_j 1[argmax clf_0(x̂_0^(j)) = ... = argmax clf_{M-1}(x̂_{M-1}^(j))].
   No label is involved.
+- Self-reconstruction coherence: the mean over t of coh({t} -> t), the given modality reconstructed from itself
+  alone; a model whose own reconstructions are not read as the right digit has learned nothing usable.
+- Spread of the joint samples' classes: p_m(c), the share of joint samples whose modality m is read as class c.
+  Their top share (the mean over m of max_c p_m(c); 1/K for a uniform spread, 1 when every sample is read as one
+  digit) exposes a collapse, and sum_c prod_m p_m(c) is the joint coherence that M independent classifiers with
+  these marginals reach by chance (high for a collapsed model, K^(1-M) for uniform marginals).
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ class CoherenceResult:
     ``subsets: bool (S, M)`` are the conditioning subsets in ``bench.metrics.subsets`` order (S = 2^M - 1);
     ``conditional: float64 (S, M)`` holds coh(subsets[s] -> modalities[t]) at ``[s, t]`` for every target,
     given or not; ``joint`` is the joint coherence over ``n_joint`` samples; ``n_test`` test tuples were used
-    for every conditional entry.
+    for every conditional entry. ``joint_classes: int64 (M, K)`` counts the joint samples whose modality m is read
+    as class c (None when not counted).
     """
 
     modalities: tuple[str, ...]
@@ -50,6 +57,7 @@ class CoherenceResult:
     joint: float
     n_test: int
     n_joint: int
+    joint_classes: Tensor | None = None
 
     def __post_init__(self) -> None:
         m = len(self.modalities)
@@ -85,6 +93,20 @@ class CoherenceResult:
         result[LOO_MEAN] = sum(result.values()) / len(self.modalities)
         return result
 
+    def self_reconstruction(self) -> float:
+        """The mean over targets t of coh({t} -> t)."""
+        rows = [int(torch.nonzero((self.subsets == torch.eye(len(self.modalities), dtype=torch.bool)[t]).all(dim=1)))
+                for t in range(len(self.modalities))]
+        return float(torch.stack([self.conditional[row, t] for t, row in enumerate(rows)]).mean())
+
+    def joint_spread(self) -> dict[str, float]:
+        """``top_share``: mean over modalities of the largest class share of the joint samples; ``chance``: the
+        joint coherence of independent classifiers with the observed class shares (module docstring)."""
+        if self.joint_classes is None:
+            raise ValueError("joint class counts were not recorded")
+        shares = self.joint_classes.double() / self.joint_classes.sum(dim=1, keepdim=True).clamp_min(1)
+        return {"top_share": float(shares.max(dim=1).values.mean()), "chance": float(shares.prod(dim=0).sum())}
+
     def directions(self) -> dict[str, float]:
         """``"<s>_to_<t>"`` -> coh({s} -> t) for every ordered pair of distinct modalities."""
         return {name: float(self.conditional[row, t]) for row, t, name in single_source_pairs(self.subsets, self.modalities)}
@@ -100,6 +122,11 @@ class CoherenceResult:
             "joint": self.joint,
             **{f"coh_k{k}": v for k, v in self.by_size().items()},
             **{f"loo_{t}": v for t, v in self.leave_one_out().items()},
+            "self": self.self_reconstruction(),
+            **({} if self.joint_classes is None else {
+                "joint_classes": {m: row.tolist() for m, row in zip(self.modalities, self.joint_classes)},
+                **{f"joint_{k}": v for k, v in self.joint_spread().items()},
+            }),
             "conditional": {
                 name: {t: float(v) for t, v in zip(self.modalities, row.tolist())}
                 for name, row in zip(names, self.conditional)
@@ -178,6 +205,7 @@ class CoherenceCounter:
             clf.eval()
         self.correct = torch.zeros(2 ** len(modalities) - 1, len(modalities), dtype=torch.int64, device=device)
         self.coherent = torch.zeros((), dtype=torch.int64, device=device)
+        self.joint_classes: Tensor | None = None  # (M, K) counts, sized at the first joint batch
 
     def conditional(self, out: Mapping[str, Tensor], labels: Tensor, n_subsets: int) -> None:
         b = labels.shape[0]
@@ -187,8 +215,12 @@ class CoherenceCounter:
             self.correct[:, t] += hits.view(n_subsets, b).sum(dim=1)
 
     def joint(self, samples: Mapping[str, Tensor]) -> None:
-        preds = torch.stack([_predict(self.classifiers[m], samples[m], self.device) for m in self.modalities])
+        logits = [self.classifiers[m](quantize(samples[m].to(self.device))) for m in self.modalities]
+        preds = torch.stack([scores.argmax(dim=1) for scores in logits])  # (M, n)
         self.coherent += (preds == preds[0]).all(dim=0).sum()
+        if self.joint_classes is None:
+            self.joint_classes = torch.zeros(len(self.modalities), logits[0].shape[1], dtype=torch.int64, device=self.device)
+        self.joint_classes.scatter_add_(1, preds, torch.ones_like(preds))
 
     def result(self, n_test: int, n_joint: int) -> CoherenceResult:
         return CoherenceResult(
@@ -198,6 +230,7 @@ class CoherenceCounter:
             joint=int(self.coherent) / n_joint,
             n_test=n_test,
             n_joint=n_joint,
+            joint_classes=None if self.joint_classes is None else self.joint_classes.cpu(),
         )
 
 

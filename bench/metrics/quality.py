@@ -1,5 +1,5 @@
 """Sample quality in a feature space: Fréchet distance, precision/recall and density/coverage of generated images
-against the real test images of the same modality (protocols.md 5, "recommended benchmark FID").
+against the real test images of the same modality (the FID protocol of MoPoE and MMVAE+, ``fid/fid_score.py``).
 
 For a feature extractor phi and target modality t:
 - unconditional: the n_joint prior samples' phi(x̂_t) against phi(x_t) of every test tuple;

@@ -1,4 +1,4 @@
-"""The MNIST-SVHN suite (protocols.md 2): a handwritten and a house-number digit of the same label, 1x28x28 and
+"""The MNIST-SVHN suite (Shi et al. 2019): a handwritten and a house-number digit of the same label, 1x28x28 and
 3x32x32; coherence by one digit classifier per modality."""
 
 from __future__ import annotations

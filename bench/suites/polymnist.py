@@ -18,7 +18,7 @@ class PolyMNISTSuite:
     n_modalities: int = 5
     data_seed: int = 0
     models: tuple[str, ...] = ALL_MODELS
-    # default: about 10 minutes on 2 cores, scored on 500 of the 1,000 test tuples
+    # default: about 25 minutes on 2 cores (README), scored on 500 of the 1,000 test tuples
     scales: dict[str, SuiteScale] = field(
         default_factory=lambda: standard_scales(quick_train=1000, quick_test=300, default_test=500)
     )

@@ -39,7 +39,7 @@ def test_quick_run_writes_tables_records_and_samples(quick_run):
     root = out / "polymnist"
     csv = pd.read_csv(root / "coherence.csv")
     assert set(csv.model) == {"mld", "mopoe"}  # the quick scale's model list
-    assert set(csv.metric) == {"joint", "k1", "k2", "k3", "k4"}
+    assert set(csv.metric) == {"joint", "k1", "k2", "k3", "k4", "self"}
     assert ((csv["mean"] >= 0) & (csv["mean"] <= 1)).all()
     assert "| mopoe" in (root / "coherence.md").read_text()
     assert (root / "coherence.tex").exists()
@@ -299,6 +299,33 @@ def test_cli_flags_reach_the_config():
         True, "bf16", "slurm", "gpu", 2, 90)
 
 
+def test_models_all_and_set_overrides_reach_the_models():
+    from bench.pipeline import model_names
+    from bench.registry import SUITES
+    from bench.run import RunConfig, build_parser
+
+    suite = SUITES.get("polymnist")()
+    args = build_parser().parse_args(["--suite", "polymnist", "--models", "all", "--set", "mld.autoencoder.latent_dim=16",
+                                      "--set", "mopoe.lr=3e-3"])
+    cfg = RunConfig.from_cli(args)
+    assert model_names(cfg, suite, suite.scales["default"]) == suite.models
+    assert cfg.overrides == ("mld.autoencoder.latent_dim=16", "mopoe.lr=3e-3")
+    default = RunConfig(suite="polymnist")
+    assert model_names(default, suite, suite.scales["default"]) == ("mld", "mopoe", "mvtcae", "mmvae_plus")
+
+
+@pytest.mark.parametrize("override, message", [
+    ("mopoe.nonsense=1", "MoPoEConfig has no field 'nonsense'"),
+    ("mopoe", "is not MODEL.FIELD=VALUE"),
+    ("nexus.lr=1e-3", "--set names nexus, which this run does not train"),
+])
+def test_a_bad_override_is_one_clear_error_before_any_work(tmp_path, capsys, override, message):
+    argv = ["--suite", "polymnist", "--scale", "quick", "--set", override, "--out", str(tmp_path), "--no-progress"]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists()  # refused before the data stage
+
+
 def test_mnist_svhn_quick_runs_offline_on_the_stand_in(tmp_path):
     """Two modalities of different shapes (1x28x28, 3x32x32) through data, classifiers, MLD and MoPoE, metrics,
     tables, plots and sample grids."""
@@ -308,7 +335,7 @@ def test_mnist_svhn_quick_runs_offline_on_the_stand_in(tmp_path):
     summary = pd.read_csv(root / "summary.csv")
     assert set(summary.model) == {"mld", "mopoe"}
     assert set(summary.metric) == {  # the paper's bimodal layout
-        "joint", "coh_mnist_to_svhn", "coh_svhn_to_mnist",
+        "joint", "coh_mnist_to_svhn", "coh_svhn_to_mnist", "self",
         "fd_clf_mnist", "fd_clf_svhn", "fd_clf_mnist_to_svhn", "fd_clf_svhn_to_mnist",
     }
     assert "Coh M→S" in (root / "summary.md").read_text()
@@ -345,3 +372,28 @@ def test_download_without_network_or_without_a_data_root_is_one_clear_error(tmp_
         assert err.startswith("error: could not download") and "internet" in err and "Traceback" not in err
         assert main(["--suite", suite, "--download", "--out", str(tmp_path / "o")]) == 2
         assert "--download needs --data-root" in capsys.readouterr().err
+
+
+def test_a_diverged_training_reads_diverged_without_numbers_and_fails_the_run(quick_run, tmp_path, capsys):
+    _, cached = quick_run
+    shutil.copytree(cached / "cache", tmp_path / "cache")  # data, classifiers and mopoe come from the cache
+    argv = ["--suite", "polymnist", "--scale", "quick", "--models", "mopoe,mvae", "--set", "mvae.lr=1e6",
+            "--out", str(tmp_path), "--no-progress", "--device", "cpu"]
+    with pytest.warns(UserWarning, match="mvae.*diverged"):
+        assert main(argv) == 1  # the tables are written, then the run fails
+    assert "error: 1 training(s) failed" in capsys.readouterr().err
+    root = tmp_path / "polymnist"
+    rows = {line.split("|")[1].strip(): line for line in (root / "summary.md").read_text().splitlines()
+            if line.startswith("| m")}
+    assert "diverged at epoch 1 (training)" in rows["mvae"]
+    assert not re.search(r"\d\.\d{3}", rows["mvae"].replace("diverged at epoch 1", ""))  # no numbers from it
+    assert re.search(r"\d\.\d{3}", rows["mopoe"]) and rows["mopoe"].rstrip(" |").endswith("ok")  # the other row
+    record = json.loads((root / "runs" / "quick" / "mvae-seed0.json").read_text())
+    assert record["status"] == "diverged" and record["metrics"] == {} and record["failure"]["epoch"] == 1
+    assert record["curves"]["training"]  # the loss curve is kept
+    summary = pd.read_csv(root / "summary.csv")
+    assert summary[summary.model == "mvae"]["mean"].isna().all()
+    assert (summary[summary.model == "mvae"]["status"] == "diverged at epoch 1 (training)").all()
+    assert (root / "plots" / "loss_curves.png").stat().st_size > 0
+    assert not (root / "samples" / "mvae-quick-seed0.png").exists()
+    assert json.loads((root / "summary.json").read_text())["failed"][0]["model"] == "mvae"
