@@ -1,0 +1,31 @@
+"""The README's result tables are generated from the committed run under results/, never typed by hand."""
+
+import json
+
+from tools.readme_results import BLOCK, ROOT, main, regenerate
+
+
+def test_readme_tables_match_the_committed_results():
+    text = (ROOT / "README.md").read_text()
+    sources = [m.group("source") for m in BLOCK.finditer(text)]
+    assert "results/polymnist/summary.md" in sources
+    for source in sources:
+        assert (ROOT / source).is_file(), f"{source} is not committed"
+    assert regenerate(text) == text, "README tables differ from results/: run python -m tools.readme_results"
+
+
+def test_a_stale_block_is_rewritten_from_its_source_and_reported(tmp_path, capsys):
+    run = tmp_path / "results" / "s"
+    run.mkdir(parents=True)
+    (run / "summary.md").write_text("Caption.\n\n| Model | Coh k=1 ↑ |\n|:--|:--|\n| mld | 0.412 |\n")
+    (run / "summary.json").write_text(json.dumps({"timings_s": {"classifiers": 31.2, "mld/seed0 train (computed)": 300.4}}))
+    readme = tmp_path / "README.md"
+    readme.write_text("Intro\n<!-- generated from results/s/summary.md -->\n| mld | 0.999 |\n<!-- end generated -->\nEnd\n")
+    new = regenerate(readme.read_text(), tmp_path)
+    assert "| mld | 0.412 |" in new and "0.999" not in new and new.startswith("Intro\n") and new.endswith("End\n")
+    assert "classifiers 31 s; mld/seed0 train (computed) 300 s" in new
+    assert regenerate(new, tmp_path) == new
+    assert main(["--check", "--readme", str(readme)]) == 1
+    assert "stale blocks from results/s/summary.md" in capsys.readouterr().err
+    assert main(["--readme", str(readme)]) == 0 and readme.read_text() == new
+    assert main(["--check", "--readme", str(readme)]) == 0
