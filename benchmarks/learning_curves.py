@@ -33,7 +33,7 @@ from bench.data.dataset import quantize, random_subset
 from bench.health import TrainingMonitor
 from bench.interface import build_model
 from bench.overrides import parse_overrides
-from bench.pipeline import model_stage_cache, prepare
+from bench.pipeline import prepare
 from bench.run import RunConfig
 from bench.store import atomic_write, provenance, save_json
 
@@ -60,8 +60,8 @@ def autoencoder_self(ae, x: torch.Tensor, y: torch.Tensor, clf) -> float:
 
 
 def curve(prep, name: str, overrides, *, seed: int, every: int, n_eval: int, progress: bool) -> dict:
-    """Train ``name`` once and return its config and evaluated points (module docstring)."""
-
+    """Train ``name`` once, from scratch (no cached stage, so that MLD's autoencoders are trained and timed too), and
+    return its config and evaluated points (module docstring)."""
     device = prep.device
     model = build_model(name, prep.spec, prep.cfg.scale, overrides)
     # a seeded random pick: the test split is ordered by digit
@@ -92,10 +92,8 @@ def curve(prep, name: str, overrides, *, seed: int, every: int, n_eval: int, pro
         shown = ", ".join(f"{k} {point[k]:.3f}" for k in ("k1", "self") if k in point)
         print(f"{name} {stage} step {steps} ({point['seconds']:.0f} s): loss {loss:.2f}, {shown}", flush=True)
 
-
     monitor = TrainingMonitor(name, hook=hook)
-    cache = model_stage_cache(prep.store, prep.data_key, prep.cfg, device)  # e.g. MLD's autoencoders, shared by runs
-    record = model.fit(prep.train, seed=seed, device=device, progress=progress, cache=cache, monitor=monitor)
+    record = model.fit(prep.train, seed=seed, device=device, progress=progress, monitor=monitor)
     return {"model": name, "config": _jsonable(dataclasses.asdict(model.cfg)), "points": points,
             "train_seconds": record.seconds, "steps": record.steps}
 
@@ -124,7 +122,6 @@ def plot(results: list[dict], path: Path, *, title: str, chance: float) -> Path:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-
     fig, axes = plt.subplots(1, 4, figsize=(18, 4))
     palette = sns.color_palette("colorblind", len(results))
     markers = "osD^vP*Xhd"
@@ -138,7 +135,7 @@ def plot(results: list[dict], path: Path, *, title: str, chance: float) -> Path:
         axes[1].plot(steps, [p["k1"] for p in main], marker=marker, color=color, label=label)
         axes[2].plot(steps, [p["self"] for p in main], marker=marker, color=color, label=label)
         axes[3].plot([p["seconds"] for p in main], [p["k1"] for p in main], marker=marker, color=color, label=label)
-    axes[0].set(xlabel="optimiser steps (MLD: score network)", ylabel="training loss (epoch mean)", yscale="log")
+    axes[0].set(xlabel="optimiser steps (MLD: score network)", ylabel="training loss (epoch mean)", yscale="symlog")
     axes[1].set(xlabel="optimiser steps", ylabel="coherence k = 1")
     axes[2].set(xlabel="optimiser steps", ylabel="self-reconstruction coherence")
     axes[3].set(xlabel="training seconds (MLD: incl. autoencoders)", ylabel="coherence k = 1")
@@ -168,8 +165,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", default="results", help="where the suite's data and classifiers are cached")
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
-
-
     prep = prepare(RunConfig(suite=args.suite, scale=args.scale, device=args.device, out=args.cache, progress=args.progress))
     overrides = parse_overrides(args.set)
     names = args.models.split(",") if args.models else list(prep.scale.models or prep.suite.models)

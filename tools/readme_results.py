@@ -3,9 +3,11 @@
     python -m tools.readme_results          # rewrite the generated blocks of README.md in place
     python -m tools.readme_results --check  # exit 1 if a block differs from its source (what the tests run)
 
-A generated block is delimited by ``<!-- generated from results/<...>/summary.md -->`` and
-``<!-- end generated -->``. Its content is the Markdown table of that ``summary.md`` and, from the ``summary.json``
-beside it, the wall time of every stage of the run that wrote it. Numbers in the README are never typed by hand.
+A generated block is delimited by ``<!-- generated from results/<...>/summary.md -->`` (or a learning-curve study,
+``results/learning_curves/<suite>.json``) and ``<!-- end generated -->``. From a ``summary.md`` it holds the run's
+Markdown table and, from the ``summary.json`` beside it, the wall time of every stage; from a learning-curve study,
+each model's last evaluation (steps, training seconds, k = 1 and self-reconstruction coherence) and the first step
+at which k = 1 reached 0.2. Numbers in the README are never typed by hand.
 """
 
 from __future__ import annotations
@@ -34,9 +36,30 @@ def timings_of(summary_json: Path) -> str:
     return "Wall time per stage (2 CPU cores): " + "; ".join(f"{stage} {seconds:.0f} s" for stage, seconds in timings.items()) + "."
 
 
+def curves_of(study_json: Path, *, target: float = 0.2) -> str:
+    """A table of a ``benchmarks.learning_curves`` study: per model, its last evaluation and when k = 1 reached
+    ``target`` (MLD's rows are its score network; its autoencoders' seconds are included)."""
+    study = json.loads(study_json.read_text())
+    rows = [
+        "| Model | steps | training s | Coh k=1 | Coh self | first step with k=1 >= %.1f |" % target,
+        "|:--|--:|--:|--:|--:|--:|",
+    ]
+    for result in study["results"]:
+        points = [p for p in result["points"] if not p["stage"].startswith("autoencoder ")]
+        last = points[-1]
+        reached = next((p["steps"] for p in points if p["k1"] >= target), None)
+        rows.append(
+            f"| {result.get('label', result['model'])} | {last['steps']:,} | {last['seconds']:.0f} | {last['k1']:.3f} "
+            f"| {last['self']:.3f} | {'not reached' if reached is None else f'{reached:,}'} |"
+        )
+    return "\n".join(rows)
+
+
 def render(source: str, root: Path = ROOT) -> str:
-    """The body of the block generated from ``source`` (a summary.md path relative to ``root``)."""
+    """The body of the block generated from ``source`` (a summary.md or study .json path relative to ``root``)."""
     path = root / source
+    if path.suffix == ".json":
+        return curves_of(path) + "\n"
     body = table_of(path) + "\n"
     if path.with_suffix(".json").exists():
         body += "\n" + timings_of(path.with_suffix(".json")) + "\n"

@@ -54,6 +54,20 @@ def test_quick_run_writes_tables_records_and_samples(quick_run):
     assert set(mld_record["model_record"]["train"]["extra"]["seconds"]) == {"autoencoders", "score"}
 
 
+def test_quick_run_marks_its_chance_level_coherences(quick_run):
+    """Quick-scale models take a few dozen steps: the tables say which of their coherences are at chance."""
+    _, out = quick_run
+    root = out / "polymnist"
+    csv = pd.read_csv(root / "coherence.csv")
+    lines = (root / "coherence.md").read_text().splitlines()
+    at_chance = csv[csv.at_chance.astype(bool)]
+    assert len(at_chance) > 0
+    assert (csv.chance.dropna() < 0.5).all() and (at_chance.p_chance >= 0.01).all()
+    for _, row in at_chance.iterrows():
+        (line,) = [line for line in lines if line.startswith(f"| {row.model} ")]
+        assert f"{row['mean']:.3f} (chance)" in line and f"**{row['mean']:.3f}" not in line
+
+
 def test_quick_run_scores_quality_in_classifier_features_and_reports_fid_unavailable(quick_run):
     _, out = quick_run
     root = out / "polymnist"
