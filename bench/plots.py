@@ -52,6 +52,15 @@ def model_styles(models) -> dict[str, dict]:
     return {m: {"color": c, "marker": MARKERS[i % len(MARKERS)]} for i, (m, c) in enumerate(zip(models, colours))}
 
 
+def save_figure(fig, path: Path, *, dpi: int) -> Path:
+    """Write ``fig`` as a PNG at ``path`` atomically (``bench.store.atomic_write``) and close it, also on failure."""
+    try:
+        atomic_write(Path(path), lambda fh: fig.savefig(fh, format="png", dpi=dpi), "wb")
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
 def plot_by_size(
     stats: pd.DataFrame,
     prefix: str,
@@ -86,11 +95,7 @@ def plot_by_size(
     ax.legend(fontsize="small", frameon=False)
     sns.despine(fig)
     fig.tight_layout()
-    try:
-        atomic_write(Path(path), lambda fh: fig.savefig(fh, format="png", dpi=120), "wb")
-    finally:
-        plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_loss_curves(records: list[dict], path: Path, *, title: str) -> Path:
@@ -124,11 +129,7 @@ def plot_loss_curves(records: list[dict], path: Path, *, title: str) -> Path:
         ax.axis("off")
     fig.suptitle(title)
     fig.tight_layout()
-    try:
-        atomic_write(Path(path), lambda fh: fig.savefig(fh, format="png", dpi=100), "wb")
-    finally:
-        plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=100)
 
 
 @torch.no_grad()

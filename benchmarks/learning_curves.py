@@ -35,7 +35,8 @@ from bench.interface import build_model
 from bench.overrides import parse_overrides
 from bench.pipeline import prepare
 from bench.run import RunConfig
-from bench.store import atomic_write, provenance, save_json
+from bench.plots import save_figure
+from bench.store import provenance, save_json
 
 
 @torch.no_grad()
@@ -145,9 +146,7 @@ def plot(results: list[dict], path: Path, *, title: str, chance: float) -> Path:
     axes[1].legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110), "wb")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def main(argv: list[str] | None = None) -> None:
