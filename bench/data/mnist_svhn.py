@@ -10,8 +10,10 @@ and an offline stand-in.
   Unlike MoPoE and MLD (unseeded, rebuilt every run) the pairing is drawn once from ``seed`` and saved as index files
   (MMVAE's names ``{split}-ms-{mnist,svhn}-idx.pt``).
 - Stand-in (``build_stand_in``): the packaged MNIST digits paired with same-label digits *rendered* at 32x32 RGB in
-  printed fonts on coloured backgrounds (house-number-like, visually unlike handwriting). It runs the suite offline;
-  it is not SVHN, and the paper's numbers need the real files.
+  printed fonts on coloured backgrounds (house-number-like, visually unlike handwriting), three in four of them light
+  on dark so that a class's mean image still shows its digit (with both polarities equally likely it is flat grey,
+  and a cross-modal decoder that regresses to it can never be coherent). It runs the suite offline; it is not SVHN,
+  and the paper's numbers need the real files.
 """
 
 from __future__ import annotations
@@ -197,14 +199,20 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(Path(get_data_path()) / "fonts" / "ttf" / name), size)
 
 
-def render_digit(label: int, rng: np.random.Generator) -> np.ndarray:
+LIGHT_ON_DARK = 0.75
+
+
+def render_digit(label: int, rng: np.random.Generator, *, light_on_dark: float = LIGHT_ON_DARK) -> np.ndarray:
     """One printed digit, uint8 (3, 32, 32): a random font (matplotlib's packaged DejaVu, STIX and Computer Modern),
     size, shear-free rotation within +-12 degrees, offset and colours (foreground and background at least 100 apart
-    in mean intensity), with neighbouring digits cropped at the sides as in house numbers, and a slight blur."""
+    in mean intensity; the foreground the lighter one with probability ``light_on_dark``), with neighbouring digits
+    cropped at the sides as in house numbers, and a slight blur."""
     while True:
         fg, bg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
         if abs(int(fg.mean()) - int(bg.mean())) >= 100:
             break
+    if (fg.mean() > bg.mean()) != (rng.random() < light_on_dark):
+        fg, bg = bg, fg
     size = 64
     canvas = Image.new("RGB", (size, size), tuple(int(c) for c in bg))
     draw = ImageDraw.Draw(canvas)

@@ -11,6 +11,7 @@ import torch
 from scipy.io import savemat
 
 from bench.data.mnist_svhn import (
+    LIGHT_ON_DARK,
     build_stand_in,
     load_mnist_svhn,
     load_svhn_mat,
@@ -148,3 +149,18 @@ def test_rendered_digits_and_the_stand_in():
     assert len(train) == 2 * 4000 and len(test) == 2 * 1000
     assert manifest["counts"]["train"]["mnist_used"] == 4000 and "not SVHN" in manifest["source"]
     assert torch.bincount(train.labels).tolist() == [800] * 10
+
+
+
+def _centre_contrast(share: float, n: int = 120) -> float:
+    """Mean luminance of the centre columns minus the side columns over ``n`` renderings of the digit 1 (a
+    vertical stroke in the middle): positive when the digit is lighter than its background in the class mean."""
+    rng = np.random.default_rng(0)
+    mean = np.mean([render_digit(1, rng, light_on_dark=share).astype(np.float64).mean(0) for _ in range(n)], axis=0)
+    return float(mean[:, 13:19].mean() - np.concatenate([mean[:, :6], mean[:, 26:]], axis=1).mean())
+
+
+def test_the_digit_survives_in_the_class_mean_image():
+    light, dark, default = _centre_contrast(1.0), _centre_contrast(0.0), _centre_contrast(LIGHT_ON_DARK)
+    assert light > 30 and dark < -30
+    assert 0.25 * light < default < 0.75 * light  # about (2 * 0.75 - 1) of the one-polarity contrast
