@@ -104,6 +104,8 @@ def dreg_surrogate(log_w: Tensor, samples: Tensor) -> tuple[Tensor, dict[str, Te
 
 @MODELS.register("mmvae")
 class MMVAE(MultimodalVAE):
+    VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
+
     Config: ClassVar[type[MMVAEConfig]] = MMVAEConfig
     name: ClassVar[str] = "mmvae"
 

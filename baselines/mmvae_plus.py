@@ -78,6 +78,8 @@ class MMVAEPlusConfig(VAEConfig):
 
 @MODELS.register("mmvae_plus")
 class MMVAEPlus(MultimodalVAE):
+    VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
+
     Config: ClassVar[type[MMVAEPlusConfig]] = MMVAEPlusConfig
     name: ClassVar[str] = "mmvae_plus"
 

@@ -56,6 +56,8 @@ def subset_assignment(batch_size: int, n_subsets: int, *, device: torch.device |
 class MoPoE(MultimodalVAE):
     """One encoder q_m = N(mu_m, sigma_m^2) and one Laplace decoder per modality; networks from ``NETS[spec.name]``."""
 
+    VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
+
     Config: ClassVar[type[MoPoEConfig]] = MoPoEConfig
     name: ClassVar[str] = "mopoe"
 

@@ -39,6 +39,8 @@ class MVAEConfig(VAEConfig):
 
 @MODELS.register("mvae")
 class MVAE(MultimodalVAE):
+    VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
+
     Config: ClassVar[type[MVAEConfig]] = MVAEConfig
     name: ClassVar[str] = "mvae"
 

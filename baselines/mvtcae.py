@@ -53,6 +53,8 @@ class MVTCAEConfig(VAEConfig):
 
 @MODELS.register("mvtcae")
 class MVTCAE(MultimodalVAE):
+    VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
+
     Config: ClassVar[type[MVTCAEConfig]] = MVTCAEConfig
     name: ClassVar[str] = "mvtcae"
 

@@ -89,6 +89,8 @@ def forced_dropout(batch: int, n: int, p: float, generator: torch.Generator | No
 
 @MODELS.register("nexus")
 class Nexus(MultimodalVAE):
+    VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
+
     Config: ClassVar[type[NexusConfig]] = NexusConfig
     name: ClassVar[str] = "nexus"
 

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from baselines.fusion import reparameterize
 from baselines.nets import NETS
+from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
 from bench.devices import device_of
 from bench.errors import BenchError
@@ -68,6 +69,8 @@ def small_scale(**values) -> dict:
 
 class MultimodalVAE(nn.Module):
     """Base class: subclasses set ``name`` and ``Config`` and implement ``loss`` and ``posterior``."""
+
+    VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
 
     Config: ClassVar[type[VAEConfig]] = VAEConfig
     name: ClassVar[str] = "vae"
@@ -172,14 +175,16 @@ class MultimodalVAE(nn.Module):
         progress: bool = False,
         cache: StageCache | None = None,
         monitor: TrainingMonitor | None = None,
+        checkpoint: Checkpointer | None = None,
     ) -> TrainRecord:
         """Adam on ``loss`` for ``cfg.epochs`` epochs from a seeded init (gradient norm clipped at ``cfg.grad_clip``
         when set). Shuffling uses a CPU generator and the reparameterisation noise a generator on ``device``, both
         seeded with ``seed``, so two fits with one seed on one device give identical weights. Losses are summed on
         the device and read once per epoch: the mean loss and each named part per epoch are recorded, and
         ``monitor`` (default: a ``TrainingMonitor`` with the default rule) stops a diverged training with
-        ``Diverged``. Leaves the model on ``device`` in eval mode. These models have no reusable stage, so ``cache``
-        is not used."""
+        ``Diverged``. ``checkpoint`` saves weights, optimiser, both generators and the record at epoch ends and
+        resumes from them. Leaves the model on ``device`` in eval mode. These models have no reusable stage, so
+        ``cache`` is not used."""
         cfg = self.cfg
         check_training_data(self.name, self.modalities, train)
         monitor = TrainingMonitor(self.name) if monitor is None else monitor
@@ -190,8 +195,18 @@ class MultimodalVAE(nn.Module):
         noise_generator = torch.Generator(device=device).manual_seed(seed)
         optimizer = torch.optim.Adam(self.parameters(), lr=cfg.lr, betas=cfg.adam_betas, amsgrad=cfg.amsgrad)
         record = TrainRecord(extra={})
-        start = time.perf_counter()
-        bar = tqdm(range(cfg.epochs), desc=self.name, disable=not progress, leave=False)
+        checkpoint = NO_CHECKPOINT if checkpoint is None else checkpoint
+        first = 0
+        if (state := checkpoint.load()) is not None:
+            self.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            restore_generators(state["generators"], shuffle=shuffle_generator, noise=noise_generator)
+            record = TrainRecord(losses=state["losses"], steps=state["steps"], extra=state["extra"])
+            monitor.resume("training", record.losses)
+            first = state["epoch"] + 1
+        start = time.perf_counter() - (state["seconds"] if state is not None else 0.0)  # seconds before a resume
+        bar = tqdm(range(first, cfg.epochs), desc=self.name, disable=not progress, leave=False,
+                   initial=first, total=cfg.epochs)
         for epoch in bar:
             self.begin_epoch(epoch)
             sums: dict[str, Tensor] = {}
@@ -212,6 +227,13 @@ class MultimodalVAE(nn.Module):
                 record.extra.setdefault(key, []).append(value)
             bar.set_postfix(loss=f"{record.losses[-1]:.1f}")
             monitor.epoch_end("training", epoch, record.steps, record.losses[-1], settled_from=self.settled_from)
+            checkpoint.maybe_save(epoch, lambda: {
+                "model": self.state_dict(), "optimizer": optimizer.state_dict(),
+                "generators": generator_states(shuffle=shuffle_generator, noise=noise_generator),
+                "losses": record.losses, "steps": record.steps, "extra": record.extra,
+                "seconds": time.perf_counter() - start,
+            })
+        checkpoint.done()
         record.seconds = time.perf_counter() - start
         record.curves = {"training": list(record.losses)}
         self.eval()

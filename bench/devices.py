@@ -8,20 +8,43 @@ import torch
 from torch import nn
 
 from bench.errors import BenchError
+from bench.logs import LOG
+
+
+def cuda_problem(device: torch.device | None = None) -> str | None:
+    """Why CUDA cannot run work here (not built in, no GPU, a driver too old for this torch, ...), or None: one
+    small tensor operation on the device, since ``torch.cuda.is_available()`` alone can be true on a machine where
+    the first kernel fails."""
+    if not torch.cuda.is_available():
+        return f"torch {torch.__version__} sees no usable CUDA device"
+    try:
+        (torch.ones(1, device=device or "cuda") + 1).item()
+    except Exception as exc:  # RuntimeError / torch.AcceleratorError from the driver or runtime
+        return f"CUDA fails on {device or 'cuda'}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    return None
 
 
 def resolve_device(name: str) -> torch.device:
-    """'auto' -> cuda when available, else cpu; an unavailable CUDA request is a clear error."""
+    """'auto' -> cuda when it works, else cpu (with a logged warning saying why); an explicit CUDA request that
+    cannot run is a clear error. The choice is logged."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        problem = cuda_problem()
+        if problem is None:
+            device = torch.device("cuda")
+            LOG.info("device: %s (%s; --device auto)", device, torch.cuda.get_device_name(device))
+        else:
+            device = torch.device("cpu")
+            LOG.warning("device: cpu (--device auto: %s); every stage runs on the CPU", problem)
+        return device
     try:
         device = torch.device(name)
     except RuntimeError:
         raise BenchError(f"unknown device {name!r}", "use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise BenchError(f"device {name!r} requested but CUDA is not available", "use --device cpu")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+    if device.type == "cuda" and (device.index or 0) >= max(torch.cuda.device_count(), 1):
         raise BenchError(f"device {name!r} does not exist ({torch.cuda.device_count()} GPUs)", "use --device cuda:0")
+    if device.type == "cuda" and (problem := cuda_problem(device)) is not None:
+        raise BenchError(f"device {name!r} requested but {problem}", "use --device cpu, or fix the CUDA install")
+    LOG.info("device: %s", device)
     return device
 
 

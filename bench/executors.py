@@ -8,7 +8,8 @@ results land in the same stage store, so the tables are the same whichever ran t
   ``--slurm-time``); this process waits for all of them, then writes the tables.
 
 The shared stages (data, classifiers, real features) are computed by ``prepare`` in this process before any job
-is submitted, so jobs only read them from the cache.
+is submitted, so jobs only read them from the cache. A Slurm job that hits its time limit is requeued and resumes
+(``ResumableJob``).
 """
 
 from __future__ import annotations
@@ -51,8 +52,7 @@ def run_slurm(cfg, prep) -> list[dict]:
 def _submit_and_wait(executor, cfg, prep) -> list[dict]:
     """Submit ``pipeline.job(cfg, name, seed)`` for every job, wait for all, and return their records; a failed job
     is one error naming the job and its log folder (the other jobs' finished stages stay in the cache)."""
-    from bench.pipeline import job
-
+    job = ResumableJob()
     with executor.batch():
         submitted = [(name, seed, executor.submit(job, cfg, name, seed)) for name, seed in prep.jobs]
     records, failed = [], []
@@ -67,6 +67,24 @@ def _submit_and_wait(executor, cfg, prep) -> list[dict]:
             "read the job logs, fix the cause and rerun the same command: finished jobs are not recomputed",
         )
     return records
+
+
+try:  # submitit is an optional extra; without it only the local executor runs
+    from submitit.helpers import Checkpointable
+except ImportError:
+    Checkpointable = object
+
+
+class ResumableJob(Checkpointable):
+    """``pipeline.job`` as a submitit job. As a ``submitit.helpers.Checkpointable``, a job that reaches its Slurm
+    time limit or is pre-empted is requeued with the same arguments (submitit's default ``checkpoint``), and the
+    requeued job resumes: finished stages come from the cache, an unfinished training from its last checkpoint
+    (``bench.checkpoints``)."""
+
+    def __call__(self, cfg, name: str, seed: int) -> dict:
+        from bench.pipeline import job
+
+        return job(cfg, name, seed)
 
 
 def _job_folder(prep) -> Path:

@@ -88,6 +88,10 @@ class TrainingMonitor:
     hook: EpochHook | None = None
     curves: dict[str, list[float]] = field(default_factory=dict)
 
+    def resume(self, stage: str, losses: list[float]) -> None:
+        """Continue ``stage`` from a checkpoint: its epoch losses so far become the start of its curve."""
+        self.curves[stage] = [float(v) for v in losses]
+
     def epoch_end(self, stage: str, epoch: int, steps: int, loss: float, *, settled_from: int = 0) -> None:
         """Record the mean loss of epoch ``epoch`` (0-based) of ``stage`` after ``steps`` optimiser steps in all;
         ``settled_from`` is the first epoch whose objective no longer changes (0 without a schedule)."""

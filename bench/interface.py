@@ -14,6 +14,7 @@ from torch import Tensor
 
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
+from bench.checkpoints import Checkpointer
 from bench.health import TrainingMonitor
 
 
@@ -61,10 +62,13 @@ class MultimodalModel(Protocol):
         progress: bool,
         cache: StageCache | None = None,
         monitor: TrainingMonitor | None = None,
+        checkpoint: Checkpointer | None = None,
     ) -> TrainRecord:
         """Train on ``train`` with the model's own config; deterministic given ``seed`` on a given device.
         A model with reusable stages stores them through ``cache`` when one is given. Each epoch's mean loss goes
-        to ``monitor.epoch_end`` (``bench.health``), which raises ``Diverged`` when the training diverged."""
+        to ``monitor.epoch_end`` (``bench.health``), which raises ``Diverged`` when the training diverged. With a
+        ``checkpoint`` (``bench.checkpoints``), the training resumes from its saved state and saves it at epoch
+        ends, so that a killed run continues where it stopped and ends with the same weights."""
         ...
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-import resource
+import os
 import sys
 import threading
 import time
@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 _STATM = Path("/proc/self/statm")
-_PAGE = resource.getpagesize()
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096  # /proc exists only where sysconf does
 
 
 def resident_bytes() -> int | None:
@@ -23,6 +23,17 @@ def resident_bytes() -> int | None:
         return None
 
 
+def lifetime_peak_mb() -> float:
+    """The process's peak resident set size so far (``ru_maxrss``), or NaN where the Unix-only ``resource`` module
+    is missing (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return math.nan
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+
+
 class StageCost:
     """``with StageCost(device) as cost: ...`` then ``cost.seconds``, ``cost.peak_mb`` and ``cost.start_mb`` (the
     same quantity when the stage began; ``peak_mb - start_mb`` is what the stage itself added), with ``cost.memory``
@@ -30,7 +41,8 @@ class StageCost:
 
     - ``"cuda max allocated"``: ``torch.cuda.max_memory_allocated`` over the stage (tensors on the GPU);
     - ``"rss sampled"``: the highest resident set size of the process sampled every ``interval`` s (Linux);
-    - ``"rss lifetime peak"``: elsewhere, the process's peak RSS so far (``ru_maxrss``), an upper bound.
+    - ``"rss lifetime peak"``: elsewhere, the process's peak RSS so far (``ru_maxrss``), an upper bound;
+    - ``"unavailable"``: neither can be read (Windows); the peak is NaN.
     """
 
     def __init__(self, device: torch.device | str, interval: float = 0.02) -> None:
@@ -73,10 +85,9 @@ class StageCost:
             self.peak_mb = self._peak / 2**20
             self.memory = "rss sampled"
         else:
-            scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
-            self.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+            self.peak_mb = lifetime_peak_mb()
             self.start_mb = math.nan  # unknown: the lifetime peak says nothing about the start
-            self.memory = "rss lifetime peak"
+            self.memory = "rss lifetime peak" if not math.isnan(self.peak_mb) else "unavailable"
         self.seconds = time.perf_counter() - self._start
 
     def to_dict(self) -> dict:

@@ -16,6 +16,7 @@ import torch
 import baselines  # noqa: F401  (registers the models)
 import bench.suites  # noqa: F401  (registers the suites)
 import mld  # noqa: F401  (registers the models)
+from bench.checkpoints import Checkpointer
 from bench.data.dataset import MultimodalDataset
 from bench.data.files import load_dataset, manifest_path, save_dataset
 from bench.data.polymnist import dataset_sha256
@@ -27,22 +28,25 @@ from bench.metrics.features import ClassifierFeatures, FeatureExtractor, Incepti
 from bench.metrics.quality import FeatureCollector, RealFeatures, real_features
 from bench.executors import EXECUTORS
 from bench.health import Diverged, TrainingMonitor
+from bench.logs import LOG, configure
 from bench.measure import StageCost
 from bench.overrides import apply_overrides, parse_overrides
 from bench.outputs import write_outputs
 from bench.plots import save_sample_grid
 from bench.registry import MODELS, SUITES
 from bench.run import RunConfig
-from bench.store import CacheWarning, Store, provenance, save_json, stable_hash
+from bench.store import CacheWarning, Store, provenance, save_json, stable_hash, writable_folder
+from bench.versions import code_version
+from classifiers.nets import DigitClassifier
+from classifiers.train import CLASSIFIER_VERSION, classifier_accuracy, train_classifiers
 
 
 class TrainingWarning(UserWarning):
     """A model's training failed (diverged); the run goes on with the other models."""
-from classifiers.nets import DigitClassifier
-from classifiers.train import classifier_accuracy, train_classifiers
+
 
 CLASSIFIER_SEED = 0
-EVALUATION_VERSION = 3  # part of the evaluation key: raise it when an evaluation records new metrics
+EVALUATION_VERSION = 3  # in the evaluation key: raise it with any change that can alter a metric (bench.versions)
 
 
 def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDataset, MultimodalDataset, dict, str]:
@@ -88,12 +92,13 @@ def measured(compute, device):
     return run
 
 
-def load_classifiers(train, test, scale, data_key: str, store: Store, device, progress: bool):
+def load_classifiers(train, test, scale, data_key: str, store: Store, device, cfg: RunConfig):
     """Per-modality digit classifiers: trained once per (data, config) and cached; test accuracy recorded."""
-    key = stable_hash("classifiers", data_key, scale.classifier, CLASSIFIER_SEED)
+    key = stable_hash("classifiers", data_key, scale.classifier, CLASSIFIER_SEED, CLASSIFIER_VERSION)
 
     def fit() -> tuple[dict, dict]:
-        clfs, record = train_classifiers(train, scale.classifier, seed=CLASSIFIER_SEED, device=device, progress=progress)
+        clfs, record = train_classifiers(train, scale.classifier, seed=CLASSIFIER_SEED, device=device, progress=cfg.progress,
+                                         checkpoint=checkpointer(store, "classifiers", key, cfg))
         record = {
             **record,
             "config": dataclasses.asdict(scale.classifier),
@@ -102,7 +107,7 @@ def load_classifiers(train, test, scale, data_key: str, store: Store, device, pr
         }
         return {m: c.state_dict() for m, c in clfs.items()}, record
 
-    states, record = store.cached_torch("classifiers", key, measured(fit, device))
+    states, record = store.cached_torch("classifiers", key, measured(fit, device), label="classifiers")
     clfs = {}
     for m, state in states.items():
         clf = DigitClassifier(in_channels=train.shapes[m][0], image_size=train.shapes[m][-1])
@@ -145,7 +150,7 @@ def load_real_features(test, data_key: str, name: str, space, store: Store, devi
         feats = {m: real_features(test, m, extractor, device).cpu() for m, extractor in extractors.items()}
         return feats, {"extractor": name, "n": len(test), "dims": {m: f.shape[1] for m, f in feats.items()}}
 
-    feats, _ = store.cached_torch("features", key, measured(compute, device))
+    feats, _ = store.cached_torch("features", key, measured(compute, device), label=f"real test features ({name})")
     return {m: RealFeatures(f.to(device)) for m, f in feats.items()}, time.perf_counter() - start
 
 
@@ -154,21 +159,40 @@ def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, dat
     its record (training record, config, measured cost, provenance) and whether it came from the cache."""
     model = build_model(name, spec, cfg.scale, parse_overrides(cfg.overrides).get(name, ()))
     model_cfg = model.cfg
-    key = stable_hash("model", name, data_key, model_cfg, seed, *amp_key(cfg))
+    key = model_key(model, name, data_key, seed, cfg)
     stage_cache = model_stage_cache(store, data_key, cfg, device)
 
     def fit() -> tuple[dict, dict]:
-        with autocast(cfg, device):
-            record = model.fit(train, seed=seed, device=device, progress=cfg.progress, cache=stage_cache,
-                               monitor=TrainingMonitor(name))
+        checkpoint = checkpointer(store, "models", key, cfg)
+        try:
+            with autocast(cfg, device):
+                record = model.fit(train, seed=seed, device=device, progress=cfg.progress, cache=stage_cache,
+                                   monitor=TrainingMonitor(name), checkpoint=checkpoint)
+        except Diverged:  # a diverged training is not resumed: its checkpoints (and its sub-stages') go
+            for path in checkpoint.path.parent.glob(f"{checkpoint.path.stem}*.ckpt"):
+                path.unlink(missing_ok=True)
+            raise
         return model.state_dict(), {"train": dataclasses.asdict(record), "config": dataclasses.asdict(model_cfg),
                                     "seed": seed, "amp": cfg.amp}
 
-    state, record = store.cached_torch("models", key, measured(fit, device))
+    state, record = store.cached_torch("models", key, measured(fit, device), label=f"{name} seed {seed}: training")
     check_finite(name, record["train"])  # models that do not report to the monitor
     model.load_state_dict(state)  # a cache hit; after a fresh fit this reloads the same weights
     model.to(device).eval()
     return model, {**record, "key": key, "cached": ("models", key) in store.hits}
+
+
+def model_key(model, name: str, data_key: str, seed: int, cfg: RunConfig) -> str:
+    """The trained model's cache key: its name, data, config, seed, precision and code version
+    (``bench.versions.code_version``)."""
+    return stable_hash("model", name, data_key, model.cfg, seed, *amp_key(cfg), code_version(type(model)))
+
+
+def checkpointer(store: Store, stage: str, key: str, cfg: RunConfig) -> Checkpointer:
+    """The resumable-training file of a stage, ``<cache>/checkpoints/<stage>-<key>.ckpt``, saved every
+    ``--checkpoint-every`` minutes and removed when the stage completes (kept with ``--keep-checkpoints``)."""
+    return Checkpointer(store.root / "checkpoints" / f"{stage}-{key}.ckpt", every_seconds=60 * cfg.checkpoint_minutes,
+                        keep=cfg.keep_checkpoints)
 
 
 def model_stage_cache(store: Store, data_key: str, cfg: RunConfig, device) -> StageCache:
@@ -176,7 +200,8 @@ def model_stage_cache(store: Store, data_key: str, cfg: RunConfig, device) -> St
     stage's parts, the data and the precision."""
 
     def stage_cache(stage: str, parts: tuple, compute):
-        return store.cached_torch(stage, stable_hash(stage, data_key, *parts, *amp_key(cfg)), measured(compute, device))
+        return store.cached_torch(stage, stable_hash(stage, data_key, *parts, *amp_key(cfg)), measured(compute, device),
+                                  label=stage)
 
     return stage_cache
 
@@ -261,6 +286,7 @@ def prepare(cfg: RunConfig) -> Prepared:
         if name not in names:
             raise BenchError(f"--set names {name}, which this run does not train", f"add {name} to --models")
         apply_overrides(MODELS.get(name).Config.preset(cfg.scale, suite.name), pairs)
+    writable_folder(cfg.out)
     device = resolve_device(cfg.device)
     store = Store(Path(cfg.out) / "cache", fresh=cfg.fresh)
     timings: dict[str, float] = {}
@@ -273,7 +299,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     spec = DataSpec(name=suite.name, modalities=train.modalities, shapes=train.shapes)
 
     start = time.perf_counter()
-    clfs, clf_record = load_classifiers(train, test, scale, data_key, store, device, cfg.progress)
+    clfs, clf_record = load_classifiers(train, test, scale, data_key, store, device, cfg)
     timings["classifiers"] = time.perf_counter() - start
 
     spaces = feature_spaces(clfs, clf_record["key"], inception)
@@ -288,7 +314,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     )
 
 
-def evaluate_model(prep: Prepared, seed: int, model, model_key: str) -> tuple[dict, bool]:
+def evaluate_model(prep: Prepared, name: str, seed: int, model, model_key: str) -> tuple[dict, bool]:
     """Coherence and quality of one trained model from one generation pass, cached as a stage keyed by the model,
     the classifiers, the feature spaces and the evaluation settings. Returns (results, whether from the cache)."""
     cfg, scale, device = prep.cfg, prep.scale, prep.device
@@ -329,7 +355,8 @@ def evaluate_model(prep: Prepared, seed: int, model, model_key: str) -> tuple[di
         }
         return {}, results  # the results are the record; the payload is empty
 
-    _, results = prep.store.cached_torch("evaluations", key, measured(compute, device))
+    _, results = prep.store.cached_torch("evaluations", key, measured(compute, device),
+                                         label=f"{name} seed {seed}: evaluation")
     return {**results, "key": key}, ("evaluations", key) in prep.store.hits
 
 
@@ -348,7 +375,7 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
                   "failure": err.to_dict(), "curves": err.curves, "metrics": {}, "provenance": provenance(device)}
         save_json(record, path)
         return record
-    evaluation, eval_cached = evaluate_model(prep, seed, model, model_record["key"])
+    evaluation, eval_cached = evaluate_model(prep, name, seed, model, model_record["key"])
     grid = prep.out / "samples" / f"{name}-{cfg.scale}-seed{seed}.png"
     if not (eval_cached and grid.exists()):
         save_sample_grid(model, prep.test, grid, rows=prep.scale.grid_rows, seed=seed)
@@ -383,7 +410,11 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
         "classifiers": {"key": prep.clf_record["key"], "test_accuracy": prep.clf_record["test_accuracy"]},
         "data": prep.manifest,
         "amp": cfg.amp,
-        "provenance": provenance(device),
+        "overrides": [o for o in cfg.overrides if o.split(".", 1)[0].strip() == name],  # --set, in the config above
+        "provenance": provenance(device),  # of this record's writing; each number's own below
+        "metrics_provenance": evaluation["provenance"],  # the evaluation stage that computed "metrics"
+        "training_provenance": model_record["provenance"],  # the training stage that produced the weights
+        "from_cache": eval_cached and model_record["cached"],
     }
     save_json(record, path)
     return record
@@ -400,6 +431,7 @@ def job(cfg: RunConfig, name: str, seed: int) -> dict:
     """One (model, seed) as a self-contained job (a Slurm or subprocess worker): the shared stages are read from
     the cache the submitting process filled (also under ``--fresh``, which the submitting process has applied to
     them), then ``run_one``."""
+    configure(cfg.out, cfg.verbosity)  # this job's stage lines join the run's log
     prep = prepare(dataclasses.replace(cfg, fresh=False))
     prep.store.fresh = cfg.fresh
     return run_one(prep, name, seed)
@@ -428,6 +460,9 @@ def run(cfg: RunConfig) -> RunOutcome:
     failures."""
     prep = prepare(cfg)
     records = EXECUTORS.get(cfg.executor)(cfg, prep)
+    computed = [r for r in records if r.get("from_cache") is False]
+    LOG.info("%d of %d (model, seed) results computed in this run, %d served from the cache", len(computed),
+             len(records), sum(bool(r.get("from_cache")) for r in records))
     failures = [
         f"{r['model']} seed {r['seed']}: {r['failure']['message']}" for r in records if r.get("status", "ok") != "ok"
     ]

@@ -46,6 +46,9 @@ class RunConfig:
     slurm_gpus: int = 1
     slurm_time: int = 24 * 60  # minutes per (model, seed) job
     overrides: tuple[str, ...] = ()  # "model.field=value" config overrides (bench.overrides), after the presets
+    checkpoint_minutes: float = 10.0  # a training saves a resumable checkpoint this often (bench.checkpoints)
+    keep_checkpoints: bool = False  # keep each stage's last checkpoint after it completes
+    verbosity: int = 0  # -1: warnings only (-q), 0: one line per stage, 1: debug (-v)
 
     @classmethod
     def from_cli(cls, args: argparse.Namespace) -> "RunConfig":
@@ -54,6 +57,9 @@ class RunConfig:
         def split(text: str | None) -> list[str] | None:
             return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
+        for flag, text in (("--seeds", args.seeds), ("--models", args.models)):
+            if text is not None and not split(text):
+                raise BenchError(f"{flag} {text!r} names nothing", f"give a comma-separated list, or leave {flag} out for the defaults")
         seeds = split(args.seeds)
         try:
             seed_values = None if seeds is None else tuple(int(s) for s in seeds)
@@ -78,6 +84,9 @@ class RunConfig:
             slurm_gpus=args.slurm_gpus,
             slurm_time=args.slurm_time,
             overrides=tuple(args.set),
+            checkpoint_minutes=args.checkpoint_every,
+            keep_checkpoints=args.keep_checkpoints,
+            verbosity=-1 if args.quiet else 1 if args.verbose else 0,
         )
 
 
@@ -145,6 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="mixed precision for model training and generation (metrics stay float32); default: %(default)s",
     )
     where.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    where.add_argument("-q", "--quiet", action="store_true", help="log only warnings and errors on the terminal")
+    where.add_argument("-v", "--verbose", action="store_true", help="log debug detail (checkpoints, ...)")
+    where.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=10.0,
+        metavar="MIN",
+        help="save a resumable checkpoint of a training every MIN minutes (at the end of an epoch); a rerun of a "
+        "killed run resumes from it (default: %(default)s)",
+    )
+    where.add_argument("--keep-checkpoints", action="store_true", help="keep each training's last checkpoint after it completes")
     jobs = parser.add_argument_group("executors")
     jobs.add_argument(
         "--executor",
@@ -183,7 +203,8 @@ def print_cached_runs(out: str) -> None:
             metrics = record.get("metrics", {})
             rows.append([
                 record["suite"], record["scale"], record["model"], record["seed"],
-                record.get("provenance", {}).get("time", "?"), record.get("model_record", {}).get("key", "?"),
+                record.get("metrics_provenance", record.get("provenance", {})).get("time", "?"),
+                record.get("model_record", {}).get("key", "?"),
                 f"{metrics['k1']:.3f}" if "k1" in metrics else "-",
                 f"{metrics['fd_clf_uncond']:.1f}" if "fd_clf_uncond" in metrics else "-",
             ])
@@ -210,25 +231,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     from bench.errors import BenchError
+    from bench.logs import LOG, configure
+    from bench.store import writable_folder
 
+    log_file = None
     try:
+        cfg = RunConfig.from_cli(args)
+        log_file = configure(writable_folder(cfg.out), verbosity=cfg.verbosity)
+        LOG.info("python -m bench.run %s (log: %s)", " ".join(argv if argv is not None else sys.argv[1:]), log_file)
         from bench.pipeline import run
 
-        outcome = run(RunConfig.from_cli(args))
+        outcome = run(cfg)
     except BenchError as err:
-        print(f"error: {err}", file=sys.stderr)
+        if log_file is None:  # the log is not open yet: a bad flag or --out
+            print(f"error: {err}", file=sys.stderr)
+        else:
+            LOG.error("error: %s", err)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished stages are kept; rerun the same command to resume", file=sys.stderr)
+        LOG.error("interrupted: finished stages and training checkpoints are kept; rerun the same command to resume")
         return 130
     print(outcome.report)
     if outcome.failures:
-        print(
-            f"error: {len(outcome.failures)} training(s) failed and their rows read 'diverged' (no numbers): "
-            + "; ".join(outcome.failures),
-            file=sys.stderr,
+        LOG.error(
+            "error: %d training(s) failed and their rows read 'diverged' (no numbers): %s",
+            len(outcome.failures), "; ".join(outcome.failures),
         )
         return 1
+    LOG.info("done: %s", cfg.out)
     return 0
 
 

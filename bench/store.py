@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import platform
 import subprocess
 import tempfile
+import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +19,8 @@ from typing import Any, Callable
 import torch
 
 from bench.errors import BenchError
+from bench.locks import StageLock
+from bench.logs import LOG
 
 
 def stable_hash(*parts: Any, length: int = 12) -> str:
@@ -35,17 +39,44 @@ def stable_hash(*parts: Any, length: int = 12) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+@functools.cache
+def _umask() -> int:
+    """The process's file-creation mask (read once, by setting and restoring it: POSIX has no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Callable[[Any], None], mode: str) -> None:
-    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
+    """Write through a temporary file in the same folder, then rename: readers never see half a file. The file gets
+    the permissions of a plain ``open`` (0666 less the umask; ``mkstemp`` alone would leave 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, mode) as fh:
             write(fh)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def writable_folder(path: str | Path, flag: str = "--out") -> Path:
+    """``path`` as a folder this process can write (created if missing), or one ``BenchError`` saying why not."""
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise BenchError(f"{flag} {path} is a file, not a folder", f"pass a folder for {flag}, or move the file away")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise BenchError(
+            f"{flag} {path} cannot be written ({exc.strerror or type(exc).__name__})",
+            f"pass a folder you can write to for {flag}, or fix its permissions",
+        ) from None
+    return path
 
 
 def save_torch(obj: Any, path: str | Path) -> None:
@@ -53,14 +84,20 @@ def save_torch(obj: Any, path: str | Path) -> None:
     atomic_write(Path(path), lambda fh: torch.save(obj, fh), "wb")
 
 
-def load_torch(path: str | Path) -> Any:
-    """``torch.load(weights_only=True)``: tensors and plain containers only, never arbitrary pickles."""
+def load_torch(path: str | Path, *, fix: str | None = None) -> Any:
+    """``torch.load(weights_only=True)``: tensors and plain containers only, never arbitrary pickles. A file that
+    does not load is a ``BenchError`` naming it, with ``fix`` (default, for files this suite writes: delete it so it
+    is rebuilt); torch's own advice to load it with ``weights_only=False`` is never passed on."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
     except Exception as exc:  # corrupted, truncated or not a tensor file
-        raise BenchError(f"cannot read {path}: {type(exc).__name__}: {exc}", f"delete {path} so it is rebuilt") from None
+        reason = str(exc).split("\n")[0] if "weights_only" not in str(exc) else "it holds objects other than tensors"
+        raise BenchError(
+            f"cannot read {path} as a tensor file ({type(exc).__name__}: {reason})",
+            fix or f"delete {path} so it is rebuilt",
+        ) from None
 
 
 def save_text(text: str, path: str | Path) -> None:
@@ -161,16 +198,32 @@ class Store:
         check = {"bytes": payload_path.stat().st_size, "sha256": file_digest(payload_path)}
         save_json({**record, "_payload": check}, self.path(stage, key, "json"))
 
-    def cached_torch(self, stage: str, key: str, compute: Callable[[], tuple[Any, dict]]) -> tuple[Any, dict]:
-        """Return ``(payload, record)`` of ``stage/key`` from disk, or compute, save and return it."""
+    def cached_torch(
+        self, stage: str, key: str, compute: Callable[[], tuple[Any, dict]], *, label: str | None = None
+    ) -> tuple[Any, dict]:
+        """Return ``(payload, record)`` of ``stage/key`` from disk, or compute, save and return it. The computation
+        holds the stage's lock (``bench.locks``): a second process asking for the same entry waits, then reuses
+        it. Logs one line when the stage starts and one when it ends (cached or computed, seconds, peak memory)."""
+        label = f"{label or stage} [{stage}/{key}]"
         entry = None if self.fresh else self.load(stage, key)
-        if entry is not None:
-            self.hits.append((stage, key))
-            return entry
-        payload, record = compute()
-        self.save(stage, key, payload, record)
-        self.computed.append((stage, key))
-        return payload, record
+        if entry is None:
+            with StageLock(self.path(stage, key, "lock")) as lock:
+                if lock.waited and (stage, key) not in self.computed:  # another run may have computed it meanwhile
+                    entry = self.load(stage, key)
+                if entry is None:
+                    LOG.info("%s: computing", label)
+                    start = time.perf_counter()
+                    payload, record = compute()
+                    self.save(stage, key, payload, record)
+                    self.computed.append((stage, key))
+                    cost = record.get("cost", {})
+                    peak = cost.get("peak_memory_mb")
+                    LOG.info("%s: computed in %.1f s%s", label, cost.get("seconds", time.perf_counter() - start),
+                             f", peak memory {peak:.0f} MB ({cost.get('memory')})" if peak == peak and peak else "")
+                    return payload, record
+        self.hits.append((stage, key))
+        LOG.info("%s: cached (computed %s)", label, entry[1].get("provenance", {}).get("time", "at an unknown time"))
+        return entry
 
     def entries(self, stage: str) -> list[tuple[str, dict]]:
         """(key, record) of every entry of ``stage`` that has a readable record, newest first."""

@@ -11,11 +11,14 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
 from bench.devices import device_of
 from bench.errors import BenchError
 from bench.interface import ModelConfig
 from classifiers.nets import DigitClassifier
+
+CLASSIFIER_VERSION = 1  # in the classifiers' key: raise it with any change that can alter their weights (bench.versions)
 
 
 @dataclass(frozen=True)
@@ -45,18 +48,32 @@ def train_classifiers(
     seed: int,
     device: torch.device | str = "cpu",
     progress: bool = False,
+    checkpoint: Checkpointer | None = None,
 ) -> tuple[dict[str, DigitClassifier], dict]:
     """Fit ``clf_m`` on (x_m, y) for every modality m; all share the batch order of one seeded generator.
 
     Returns the classifiers (eval mode, on ``device``) and a record with the loss per epoch and wall time.
+    ``checkpoint`` saves weights, optimisers, the generator and global RNG states (dropout) and the losses at
+    epoch ends and resumes from them.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     clfs = {m: DigitClassifier(in_channels=train.shapes[m][0], image_size=train.shapes[m][-1]).to(device) for m in train.modalities}
     optims = {m: torch.optim.Adam(c.parameters(), lr=cfg.lr) for m, c in clfs.items()}
     losses: list[float] = []
-    start = time.perf_counter()
-    for epoch in tqdm(range(cfg.epochs), desc="classifiers", disable=not progress, leave=False):
+    checkpoint = NO_CHECKPOINT if checkpoint is None else checkpoint
+    first, start = 0, time.perf_counter()
+    if (state := checkpoint.load()) is not None:
+        for m in clfs:
+            clfs[m].load_state_dict(state["classifiers"][m])
+            optims[m].load_state_dict(state["optimizers"][m])
+        restore_generators(state["generators"], shuffle=generator)
+        torch.random.set_rng_state(state["global_rng"])
+        if torch.cuda.is_available() and "cuda_rng" in state:
+            torch.cuda.set_rng_state_all(list(state["cuda_rng"]))
+        losses, first, start = list(state["losses"]), state["epoch"] + 1, start - state["seconds"]
+    for epoch in tqdm(range(first, cfg.epochs), desc="classifiers", disable=not progress, leave=False, initial=first,
+                      total=cfg.epochs):
         for c in clfs.values():
             c.train()
         total, count = 0.0, 0
@@ -71,6 +88,14 @@ def train_classifiers(
         losses.append(total / count)
         if not torch.isfinite(torch.tensor(losses[-1])):
             raise BenchError(f"classifier training, seed {seed} epoch {epoch}: loss is NaN", "lower the classifier lr")
+        checkpoint.maybe_save(epoch, lambda: {
+            "classifiers": {m: c.state_dict() for m, c in clfs.items()},
+            "optimizers": {m: o.state_dict() for m, o in optims.items()},
+            "generators": generator_states(shuffle=generator), "global_rng": torch.random.get_rng_state(),
+            **({"cuda_rng": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {}),
+            "losses": losses, "seconds": time.perf_counter() - start,
+        })
+    checkpoint.done()
     for c in clfs.values():
         c.eval()
     return clfs, {"losses": losses, "seconds": time.perf_counter() - start}

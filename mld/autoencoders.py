@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
 from bench.health import TrainingMonitor
@@ -23,6 +24,8 @@ from bench.likelihoods import LIKELIHOODS
 from bench.seeding import reinitialize
 from bench.store import stable_hash
 from mld.nets import AE_NETS
+
+AUTOENCODER_VERSION = 1  # in the autoencoder stage's key: raise it with any change that can alter its weights (bench.versions)
 
 
 @dataclass(frozen=True)
@@ -93,18 +96,28 @@ def train_autoencoder(
     progress: bool = False,
     name: str = "ae",
     monitor: TrainingMonitor | None = None,
+    checkpoint: Checkpointer | None = None,
 ) -> list[float]:
     """Fit one autoencoder on ``images: uint8 (N, C, H, W)`` from a seeded init; returns the mean loss per epoch.
-    The loss is summed on the device and read once per epoch, for ``monitor`` (stage "autoencoder <name>")."""
+    The loss is summed on the device and read once per epoch, for ``monitor`` (stage "autoencoder <name>").
+    ``checkpoint`` saves weights, optimiser, shuffling state and losses at epoch ends (always after the last, so a
+    finished autoencoder is not retrained when a later one is interrupted) and resumes from them."""
+    stage = f"autoencoder {name}"
     data = MultimodalDataset({name: images}, torch.zeros(images.shape[0], dtype=torch.long))
     reinitialize(ae, seed)
     ae.to(device).train()
     optimizer = torch.optim.Adam(ae.parameters(), lr=cfg.lr)
     shuffle = torch.Generator().manual_seed(seed)
-    monitor = TrainingMonitor(f"autoencoder {name}") if monitor is None else monitor
-    losses = []
-    steps = 0
-    bar = tqdm(range(cfg.epochs), desc=f"autoencoder {name}", disable=not progress, leave=False)
+    monitor = TrainingMonitor(stage) if monitor is None else monitor
+    checkpoint = NO_CHECKPOINT if checkpoint is None else checkpoint
+    losses, steps, first = [], 0, 0
+    if (state := checkpoint.load()) is not None:
+        ae.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        restore_generators(state["generators"], shuffle=shuffle)
+        losses, steps, first = list(state["losses"]), state["steps"], state["epoch"] + 1
+        monitor.resume(stage, losses)
+    bar = tqdm(range(first, cfg.epochs), desc=stage, disable=not progress, leave=False, initial=first, total=cfg.epochs)
     for epoch in bar:
         total = torch.zeros((), device=device)
         for x, _ in data.batches(cfg.batch_size, shuffle=True, generator=shuffle, device=device):
@@ -117,7 +130,11 @@ def train_autoencoder(
             total += loss.detach() * x.shape[0]
         losses.append(float(total) / len(data))  # one host read per epoch
         bar.set_postfix(loss=f"{losses[-1]:.1f}")
-        monitor.epoch_end(f"autoencoder {name}", epoch, steps, losses[-1])
+        monitor.epoch_end(stage, epoch, steps, losses[-1])
+        checkpoint.maybe_save(epoch, lambda: {
+            "model": ae.state_dict(), "optimizer": optimizer.state_dict(),
+            "generators": generator_states(shuffle=shuffle), "losses": losses, "steps": steps,
+        }, final=epoch + 1 == cfg.epochs)
     ae.eval()
     return losses
 
@@ -131,14 +148,20 @@ def train_autoencoders(
     device: torch.device,
     progress: bool = False,
     monitor: TrainingMonitor | None = None,
+    checkpoint: Checkpointer | None = None,
 ) -> dict:
-    """Fit every modality's autoencoder in turn (independently); returns the record {losses, seconds} per modality."""
+    """Fit every modality's autoencoder in turn (independently); returns the record {losses, seconds} per modality.
+    Each checkpoints through ``checkpoint.child("autoencoder <m>")``."""
+    checkpoint = NO_CHECKPOINT if checkpoint is None else checkpoint
+    children = {m: checkpoint.child(f"autoencoder {m}") for m in autoencoders}  # each kept until all are trained
     record: dict = {"losses": {}, "seconds": {}}
     for m, ae in autoencoders.items():
         start = time.perf_counter()
         record["losses"][m] = train_autoencoder(
             ae, train.images[m], cfg, seed=modality_seed(seed, m), device=device, progress=progress, name=m,
-            monitor=monitor,
+            monitor=monitor, checkpoint=children[m],
         )
         record["seconds"][m] = time.perf_counter() - start
+    for child in children.values():
+        child.done()
     return record

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
 from bench.health import TrainingMonitor
@@ -27,7 +28,7 @@ from bench.metrics.subsets import all_subsets
 from bench.registry import MODELS
 from bench.seeding import reinitialize
 from mld import samplers
-from mld.autoencoders import AutoencoderConfig, build_autoencoders, train_autoencoders
+from mld.autoencoders import AUTOENCODER_VERSION, AutoencoderConfig, build_autoencoders, train_autoencoders
 from mld.ema import EMA
 from mld.masking import (
     LatentLayout,
@@ -141,6 +142,8 @@ class MLDConfig(ModelConfig):
 class MLD(nn.Module):
     """MLD with multi-time masked training (MLD code ``src/models/MLD.py``, ``src/components/mm_sde.py``)."""
 
+    VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
+
     Config: ClassVar[type[MLDConfig]] = MLDConfig
     name: ClassVar[str] = "mld"
     renoise_observed: ClassVar[bool] = False  # MLD-IN re-noises observed latents at sampling time
@@ -225,22 +228,27 @@ class MLD(nn.Module):
         progress: bool = False,
         cache: StageCache | None = None,
         monitor: TrainingMonitor | None = None,
+        checkpoint: Checkpointer | None = None,
     ) -> TrainRecord:
         """Stage 1 (or its cached result from ``cache``), then stage 2 (``fit_score``) on the training set encoded
         once by the frozen encoders. Deterministic given ``seed`` on one device; leaves the model there in eval mode.
         ``monitor`` (default: the default rule) sees every stage's epochs ("autoencoder <m>", then "score") and stops
-        a diverged one with ``Diverged``."""
+        a diverged one with ``Diverged``. ``checkpoint`` makes each stage resumable (its children
+        "autoencoder <m>" and "score")."""
+        checkpoint = NO_CHECKPOINT if checkpoint is None else checkpoint
         check_training_data(self.name, self.modalities, train)
         monitor = TrainingMonitor(self.name) if monitor is None else monitor
         device = torch.device(device)
         self.to(device)
         start = time.perf_counter()
-        ae_record = self.fit_autoencoders(train, seed=seed, device=device, progress=progress, cache=cache, monitor=monitor)
+        ae_record = self.fit_autoencoders(
+            train, seed=seed, device=device, progress=progress, cache=cache, monitor=monitor, checkpoint=checkpoint
+        )
         ae_seconds = time.perf_counter() - start
 
         start = time.perf_counter()
         latents = torch.cat([self.encode_raw(x) for x, _ in train.batches(ENCODE_BATCH, device=device)])
-        record = self.fit_score(latents, seed=seed, progress=progress, monitor=monitor)
+        record = self.fit_score(latents, seed=seed, progress=progress, monitor=monitor, checkpoint=checkpoint.child("score"))
         record.extra.update(
             autoencoders=ae_record,
             seconds={"autoencoders": ae_seconds, "score": time.perf_counter() - start},
@@ -251,13 +259,20 @@ class MLD(nn.Module):
         return record
 
     def fit_score(
-        self, latents: Tensor, *, seed: int, progress: bool = False, monitor: TrainingMonitor | None = None
+        self,
+        latents: Tensor,
+        *,
+        seed: int,
+        progress: bool = False,
+        monitor: TrainingMonitor | None = None,
+        checkpoint: Checkpointer | None = None,
     ) -> TrainRecord:
         """Stage 2 on raw latents (N, D) already on the model's device: set the standardisation statistics, then
         Adam on the variant's denoising loss for ``cfg.epochs`` epochs (gradient norm clipped at ``cfg.grad_clip``
         when set), EMA updated before every optimiser step. Shuffling uses a CPU generator and the times, masks and
         noise a generator on the device, all seeded with ``seed``. The loss is summed on the device and read once
-        per epoch, for ``monitor`` (stage "score")."""
+        per epoch, for ``monitor`` (stage "score"). ``checkpoint`` saves the score network, its EMA, the optimiser,
+        the statistics, both generators and the losses at epoch ends and resumes from them."""
         cfg, device = self.cfg, self.device
         monitor = TrainingMonitor(self.name) if monitor is None else monitor
         start = time.perf_counter()
@@ -271,7 +286,21 @@ class MLD(nn.Module):
         shuffle = torch.Generator().manual_seed(seed)
         generator = torch.Generator(device=device).manual_seed(seed)
         record = TrainRecord()
-        bar = tqdm(range(cfg.epochs), desc=self.name, disable=not progress, leave=False)
+        checkpoint = NO_CHECKPOINT if checkpoint is None else checkpoint
+        first = 0
+        if (state := checkpoint.load()) is not None:
+            self.score.load_state_dict(state["score"])
+            self.ema.load_state_dict(state["ema"])
+            optimizer.load_state_dict(state["optimizer"])
+            self.z_mean.copy_(state["z_mean"])
+            self.z_std.copy_(state["z_std"])
+            restore_generators(state["generators"], shuffle=shuffle, noise=generator)
+            record = TrainRecord(losses=list(state["losses"]), steps=state["steps"])
+            monitor.resume("score", record.losses)
+            first = state["epoch"] + 1
+            start -= state["seconds"]
+        bar = tqdm(range(first, cfg.epochs), desc=self.name, disable=not progress, leave=False, initial=first,
+                   total=cfg.epochs)
         for epoch in bar:
             total = torch.zeros((), device=device)
             order = torch.randperm(len(latents), generator=shuffle).to(device)
@@ -294,6 +323,12 @@ class MLD(nn.Module):
             record.losses.append(float(total) / len(latents))  # one host read per epoch
             bar.set_postfix(loss=f"{record.losses[-1]:.1f}")
             monitor.epoch_end("score", epoch, record.steps, record.losses[-1])
+            checkpoint.maybe_save(epoch, lambda: {
+                "score": self.score.state_dict(), "ema": self.ema.state_dict(), "optimizer": optimizer.state_dict(),
+                "z_mean": self.z_mean, "z_std": self.z_std, "losses": record.losses, "steps": record.steps,
+                "generators": generator_states(shuffle=shuffle, noise=generator), "seconds": time.perf_counter() - start,
+            })
+        checkpoint.done()
         self.eval()
         record.curves = {"score": list(record.losses)}
         record.seconds = time.perf_counter() - start
@@ -308,6 +343,7 @@ class MLD(nn.Module):
         progress: bool,
         cache: StageCache | None,
         monitor: TrainingMonitor | None = None,
+        checkpoint: Checkpointer | None = None,
     ) -> dict:
         """Train (or load from ``cache``) the per-modality autoencoders and freeze them; returns their record."""
         ae_cfg = self.cfg.autoencoder
@@ -315,14 +351,15 @@ class MLD(nn.Module):
         def compute() -> tuple[dict, dict]:
             self.autoencoders.requires_grad_(True)
             record = train_autoencoders(
-                self.autoencoders, train, ae_cfg, seed=seed, device=device, progress=progress, monitor=monitor
+                self.autoencoders, train, ae_cfg, seed=seed, device=device, progress=progress, monitor=monitor,
+                checkpoint=checkpoint,
             )
             return {m: ae.state_dict() for m, ae in self.autoencoders.items()}, record
 
         if cache is None:
             states, record = compute()
         else:
-            states, record = cache("autoencoders", (self.spec.name, ae_cfg, seed), compute)
+            states, record = cache("autoencoders", (self.spec.name, ae_cfg, seed, AUTOENCODER_VERSION), compute)
         for m, ae in self.autoencoders.items():
             ae.load_state_dict(states[m])
         self.autoencoders.requires_grad_(False).eval()
@@ -412,6 +449,8 @@ class MLDIn(MLD):
     """MLD-IN (MLD code ``src/models/MLD_inpaint.py``): joint training with one scalar time; conditioning by RePaint
     replacement with observed latents re-noised to the current time (clean on the last step, as the reference)."""
 
+    VERSION: ClassVar[int] = 1  # with MLD's: raise it with any change to this variant that can alter its numbers
+
     Config: ClassVar[type[MLDConfig]] = MLDInConfig
     name: ClassVar[str] = "mld_in"
     renoise_observed: ClassVar[bool] = True
@@ -431,6 +470,8 @@ class MLDIn(MLD):
 class MLDUni(MLD):
     """MLD-UNI (MLD code ``src/models/MLD_uni.py``): an independent time per modality in training, no masking;
     sampled like MLD."""
+
+    VERSION: ClassVar[int] = 1  # with MLD's: raise it with any change to this variant that can alter its numbers
 
     Config: ClassVar[type[MLDConfig]] = MLDUniConfig
     name: ClassVar[str] = "mld_uni"

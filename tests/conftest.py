@@ -12,6 +12,16 @@ def _threads():
     torch.set_num_threads(2)
 
 
+@pytest.fixture(autouse=True)
+def _logging():
+    """Each test starts without the run log a ``main()`` of an earlier test opened."""
+    from bench.logs import reset
+
+    reset()
+    yield
+    reset()
+
+
 @pytest.fixture(scope="session")
 def tiny_polymnist() -> tuple[MultimodalDataset, MultimodalDataset]:
     """(train, test): 150 / 60 tuples of 3-modality PolyMNIST on the embedded photographs."""

@@ -201,6 +201,11 @@ def _select_modalities(found: int, n_modalities: int | None, where: str) -> int:
     return n_modalities
 
 
+def damaged_user_file(path: Path, how_to_get_it: str) -> str:
+    """The fix for a damaged file of the user's data: nothing here rebuilds it, so get a good copy."""
+    return f"{path} is your data, not a cache entry, and is never rebuilt: replace it with a good copy ({how_to_get_it})"
+
+
 def load_polymnist_pt(data_root: str | Path, split: str, n_modalities: int | None = None) -> MultimodalDataset:
     """Published PolyMNIST tensors ``data_root/MMNIST/{split}/m{i}.pt`` + ``labels.pt`` as a dataset.
 
@@ -217,12 +222,12 @@ def load_polymnist_pt(data_root: str | Path, split: str, n_modalities: int | Non
     images: dict[str, Tensor] = {}
     for i in range(n_modalities):
         path = folder / f"m{i}.pt"
-        x = _to_uint8_images(load_torch(path), path)
+        x = _to_uint8_images(load_torch(path, fix=damaged_user_file(path, POLYMNIST_FIX)), path)
         n0 = next(iter(images.values())).shape[0] if images else x.shape[0]
         if x.shape[0] != n0:
             raise BenchError(f"{path} holds {x.shape[0]} images, {folder / 'm0.pt'} holds {n0}", POLYMNIST_FIX)
         images[f"m{i}"] = x
-    labels = _check_labels(load_torch(labels_path), labels_path, images["m0"].shape[0], POLYMNIST_FIX)
+    labels = _check_labels(load_torch(labels_path, fix=damaged_user_file(labels_path, POLYMNIST_FIX)), labels_path, images["m0"].shape[0], POLYMNIST_FIX)
     return MultimodalDataset(images, labels)
 
 

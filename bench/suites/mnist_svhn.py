@@ -22,6 +22,8 @@ class MNISTSVHNSuite:
     dm: int = 20  # pairs per instance with the real files (MoPoE, MLD)
     stand_in_dm: int = 5  # the stand-in has 4,000 train digits: 20,000 pairs
     models: tuple[str, ...] = ALL_MODELS
+    data_version: int = 2  # in the data key: raise it with any change to what the data builders produce (bench.versions)
+    data_modules: tuple[str, ...] = ("bench.data.mnist_svhn",)  # 2: the stand-in's light-on-dark share
     scales: dict[str, SuiteScale] = field(
         default_factory=lambda: standard_scales(quick_train=2000, quick_test=300, default_test=1000)
     )
@@ -46,7 +48,7 @@ class MNISTSVHNSuite:
 
     @property
     def data_params(self) -> tuple:
-        return (self.n_modalities, self.data_seed, self.dm, self.stand_in_dm)
+        return (self.n_modalities, self.data_seed, self.dm, self.stand_in_dm, self.data_version)
 
 
 SUITES.register("mnist_svhn")(MNISTSVHNSuite)

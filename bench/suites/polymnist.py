@@ -18,6 +18,8 @@ class PolyMNISTSuite:
     n_modalities: int = 5
     data_seed: int = 0
     models: tuple[str, ...] = ALL_MODELS
+    data_version: int = 1  # in the data key: raise it with any change to what the data builders produce (bench.versions)
+    data_modules: tuple[str, ...] = ("bench.data.polymnist", "bench.data.files")  # its builders, for the fingerprint
     # default: about 25 minutes on 2 cores (README), scored on 500 of the 1,000 test tuples
     scales: dict[str, SuiteScale] = field(
         default_factory=lambda: standard_scales(quick_train=1000, quick_test=300, default_test=500)
@@ -45,7 +47,7 @@ class PolyMNISTSuite:
     @property
     def data_params(self) -> tuple:
         """What, besides the source, decides the data's content (part of the data key)."""
-        return (self.n_modalities, self.data_seed)
+        return (self.n_modalities, self.data_seed, self.data_version)
 
 
 SUITES.register("polymnist")(PolyMNISTSuite)

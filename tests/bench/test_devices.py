@@ -16,3 +16,29 @@ def test_resolve_device():
     assert resolve_device("auto").type in {"cpu", "cuda"}
     with pytest.raises(BenchError, match="unknown device"):
         resolve_device("tpu-ish")
+
+
+def test_auto_without_working_cuda_logs_the_cpu_choice(monkeypatch, caplog):
+    from bench.logs import LOG
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(LOG, "propagate", True)  # let caplog see the bench logger
+    with caplog.at_level("INFO", logger="bench"):
+        assert resolve_device("auto") == torch.device("cpu")
+    (record,) = [r for r in caplog.records if r.name == "bench"]
+    assert record.levelname == "WARNING" and "device: cpu (--device auto:" in record.getMessage()
+    with pytest.raises(BenchError, match="requested but"):
+        resolve_device("cuda")
+
+
+def test_a_cuda_that_fails_its_first_kernel_is_not_used(monkeypatch):
+    from bench import devices
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("CUDA error: no kernel image is available for execution on the device")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch, "ones", broken)
+    assert "no kernel image" in devices.cuda_problem()
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "?")
+    assert resolve_device("auto") == torch.device("cpu")

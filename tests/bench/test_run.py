@@ -17,6 +17,11 @@ import torch
 from bench.run import main
 
 
+def last_line(stderr: str) -> str:
+    """The final line a run printed on stderr (its error, after the log lines of the stages it ran)."""
+    return stderr.strip().splitlines()[-1]
+
+
 @pytest.fixture(scope="module", autouse=True)
 def no_inception_weights(tmp_path_factory):
     """No FID weights anywhere (as on CI): FID must be reported unavailable, whatever this machine's hub cache holds."""
@@ -95,6 +100,8 @@ def test_quick_run_scores_quality_in_classifier_features_and_reports_fid_unavail
 
 def test_rerun_reuses_cached_stages(quick_run, capsys):
     code, out = quick_run
+    first = {name: json.loads((out / "polymnist" / "runs" / "quick" / f"{name}-seed0.json").read_text())
+             for name in ("mld", "mopoe")}
     weights = sorted((out / "cache" / "models").glob("*.pt"))
     mtimes = [p.stat().st_mtime_ns for p in weights]
     assert main(["--suite", "polymnist", "--scale", "quick", "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
@@ -104,7 +111,16 @@ def test_rerun_reuses_cached_stages(quick_run, capsys):
     assert len(list((out / "cache" / "features").glob("*.pt"))) == 1
     for name in ("mld", "mopoe"):  # from the records: nothing was trained or evaluated again
         record = json.loads((out / "polymnist" / "runs" / "quick" / f"{name}-seed0.json").read_text())
-        assert record["stages"] == {"model": "cached", "evaluation": "cached"}
+        assert record["stages"] == {"model": "cached", "evaluation": "cached"} and record["from_cache"]
+        # each number keeps the provenance of the stage that computed it, not of this rerun
+        assert record["metrics_provenance"] == first[name]["metrics_provenance"]
+        assert record["training_provenance"] == first[name]["training_provenance"]
+        assert record["provenance"]["time"] >= first[name]["metrics_provenance"]["time"]
+    log = (out / "run.log").read_text()
+    assert re.search(r"mopoe seed 0: training \[models/\w+\]: computed in [\d.]+ s", log)
+    assert re.search(r"mopoe seed 0: training \[models/\w+\]: cached \(computed 20", log)
+    assert re.search(r"mld seed 0: evaluation \[evaluations/\w+\]: cached", log)
+    assert "classifiers [classifiers/" in log and "device: cpu" in log
 
 
 def test_truncated_inception_weights_stop_the_run_before_any_work(tmp_path, capsys):
@@ -113,7 +129,7 @@ def test_truncated_inception_weights_stop_the_run_before_any_work(tmp_path, caps
     argv = ["--suite", "polymnist", "--scale", "quick", "--inception-weights", str(path), "--out", str(tmp_path / "o")]
     assert main([*argv, "--no-progress", "--device", "cpu"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and str(path) in err and "Traceback" not in err
+    assert last_line(err).startswith("error: ") and str(path) in err and "Traceback" not in err
     assert not (tmp_path / "o" / "cache").exists()
 
 
@@ -174,12 +190,14 @@ def test_every_baseline_trains_and_is_scored_at_quick_scale(quick_run):
         (["--suite", "polymnst"], "polymnist"),
         (["--suite", "polymnist", "--seeds", "a,b"], "--seeds"),
         (["--suite", "polymnist", "--device", "cuda:7"] , "device"),
+        (["--suite", "polymnist", "--seeds", ""], "--seeds '' names nothing"),
+        (["--suite", "polymnist", "--models", " , "], "--models ' , ' names nothing"),
     ],
 )
 def test_bad_input_is_one_clear_error(argv, expected, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and expected in err and "Traceback" not in err
+    assert last_line(err).startswith("error: ") and expected in err and "Traceback" not in err
 
 
 def test_list_prints_registries(capsys):
@@ -253,18 +271,19 @@ def copy_shared_stages(results: Path, out: Path) -> None:
 
 
 def test_a_run_killed_during_training_finishes_on_rerun_with_the_same_results(quick_run, tmp_path):
-    """SIGKILL while MLD's score network trains (its autoencoder stage already saved); the rerun reuses that stage
-    and ends with the same numbers as the uninterrupted quick run."""
+    """SIGKILL while MLD's score network trains (its autoencoder stage saved, the score network checkpointed at
+    every epoch); the rerun reuses that stage, resumes the score network from its checkpoint and ends with the same
+    numbers as the uninterrupted quick run."""
     _, results = quick_run
     out = tmp_path / "out"
     copy_shared_stages(results, out)
     argv = [sys.executable, "-m", "bench.run", "--suite", "polymnist", "--scale", "quick", "--models", "mld",
-            "--out", str(out), "--no-progress", "--device", "cpu"]
+            "--out", str(out), "--no-progress", "--device", "cpu", "--checkpoint-every", "0"]
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
     proc = subprocess.Popen(argv, cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while not list((out / "cache" / "autoencoders").glob("*.json")):
+    while not list((out / "cache" / "checkpoints").glob("models-*-score.ckpt")):
         assert proc.poll() is None and time.monotonic() < deadline, "the run ended before training the score network"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
@@ -278,6 +297,8 @@ def test_a_run_killed_during_training_finishes_on_rerun_with_the_same_results(qu
     reference = json.loads((results / "polymnist" / "runs" / "quick" / "mld-seed0.json").read_text())
     assert rerun["stages"] == {"model": "computed", "evaluation": "computed"}
     assert rerun["metrics"] == pytest.approx(reference["metrics"], rel=1e-9)
+    assert re.search(r"models-\w+-score\.ckpt: resuming after epoch \d+", (out / "run.log").read_text())
+    assert not list((out / "cache" / "checkpoints").glob("*.ckpt"))
 
 
 def test_submitit_jobs_run_in_their_own_processes_and_match_a_local_run(quick_run, tmp_path):
@@ -311,6 +332,10 @@ def test_cli_flags_reach_the_config():
     cfg = RunConfig.from_cli(args)
     assert (cfg.fresh, cfg.amp, cfg.executor, cfg.slurm_partition, cfg.slurm_gpus, cfg.slurm_time) == (
         True, "bf16", "slurm", "gpu", 2, 90)
+    args = build_parser().parse_args(["--suite", "polymnist", "-q", "--checkpoint-every", "2.5", "--keep-checkpoints"])
+    cfg = RunConfig.from_cli(args)
+    assert (cfg.verbosity, cfg.checkpoint_minutes, cfg.keep_checkpoints) == (-1, 2.5, True)
+    assert RunConfig.from_cli(build_parser().parse_args(["--suite", "polymnist", "-v"])).verbosity == 1
 
 
 def test_models_all_and_set_overrides_reach_the_models():
@@ -366,7 +391,7 @@ def test_mnist_svhn_data_root_without_the_files_is_one_clear_error(tmp_path, cap
     argv = ["--suite", "mnist_svhn", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "o")]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "train_32x32.mat" in err and "--download" in err and "Traceback" not in err
+    assert last_line(err).startswith("error: ") and "train_32x32.mat" in err and "--download" in err and "Traceback" not in err
 
 
 def test_download_without_network_or_without_a_data_root_is_one_clear_error(tmp_path, capsys, monkeypatch):
@@ -383,7 +408,7 @@ def test_download_without_network_or_without_a_data_root_is_one_clear_error(tmp_
         argv = ["--suite", suite, "--data-root", str(tmp_path / "d"), "--download", "--out", str(tmp_path / "o")]
         assert main(argv) == 2
         err = capsys.readouterr().err
-        assert err.startswith("error: could not download") and "internet" in err and "Traceback" not in err
+        assert last_line(err).startswith("error: could not download") and "internet" in err and "Traceback" not in err
         assert main(["--suite", suite, "--download", "--out", str(tmp_path / "o")]) == 2
         assert "--download needs --data-root" in capsys.readouterr().err
 
@@ -393,9 +418,11 @@ def test_a_diverged_training_reads_diverged_without_numbers_and_fails_the_run(qu
     shutil.copytree(cached / "cache", tmp_path / "cache")  # data, classifiers and mopoe come from the cache
     argv = ["--suite", "polymnist", "--scale", "quick", "--models", "mopoe,mvae", "--set", "mvae.lr=1e6",
             "--out", str(tmp_path), "--no-progress", "--device", "cpu"]
-    with pytest.warns(UserWarning, match="mvae.*diverged"):
-        assert main(argv) == 1  # the tables are written, then the run fails
-    assert "error: 1 training(s) failed" in capsys.readouterr().err
+    assert main(argv) == 1  # the tables are written, then the run fails
+    err = capsys.readouterr().err
+    assert "error: 1 training(s) failed" in err
+    for text in (err, (tmp_path / "run.log").read_text()):  # the warning, on the terminal and in the log
+        assert re.search(r"TrainingWarning: mvae.*diverged", text)
     root = tmp_path / "polymnist"
     rows = {line.split("|")[1].strip(): line for line in (root / "summary.md").read_text().splitlines()
             if line.startswith("| m")}
@@ -411,3 +438,55 @@ def test_a_diverged_training_reads_diverged_without_numbers_and_fails_the_run(qu
     assert (root / "plots" / "loss_curves.png").stat().st_size > 0
     assert not (root / "samples" / "mvae-quick-seed0.png").exists()
     assert json.loads((root / "summary.json").read_text())["failed"][0]["model"] == "mvae"
+
+
+def test_out_that_is_a_file_or_cannot_be_written_is_one_clear_error(tmp_path, capsys):
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("not a folder")
+    for out, message in ((a_file, "is a file, not a folder"), (a_file / "sub", "cannot be written")):
+        assert main(["--suite", "polymnist", "--scale", "quick", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert last_line(err).startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_a_damaged_user_data_file_names_it_and_says_to_get_a_good_copy(tmp_path, capsys):
+    folder = tmp_path / "data" / "MMNIST" / "train"
+    folder.mkdir(parents=True)
+    for i in range(5):
+        torch.save(torch.zeros(4, 3, 28, 28, dtype=torch.uint8), folder / f"m{i}.pt")
+    (folder / "m0.pt").write_bytes((folder / "m0.pt").read_bytes()[:100])  # truncated
+    torch.save(torch.zeros(4, dtype=torch.long), folder / "labels.pt")
+    code = main(["--suite", "polymnist", "--scale", "quick", "--data-root", str(tmp_path / "data"),
+                 "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and str(folder / "m0.pt") in err and "good copy" in err and "zenodo" in err
+    assert "weights_only" not in err and "rebuilt" not in err.replace("never rebuilt", "")
+
+
+def test_outputs_are_readable_by_others(quick_run):
+    _, out = quick_run
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in (out / "polymnist" / "summary.md", out / "polymnist" / "runs" / "quick" / "mopoe-seed0.json",
+                 next((out / "cache" / "models").glob("*.pt"))):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
+
+
+def test_two_runs_on_one_out_compute_each_stage_once(quick_run, tmp_path):
+    _, results = quick_run
+    out = tmp_path / "out"
+    copy_shared_stages(results, out)
+    argv = [sys.executable, "-m", "bench.run", "--suite", "polymnist", "--scale", "quick", "--models", "mopoe",
+            "--seeds", "7", "--set", "mopoe.epochs=2", "--out", str(out), "--no-progress", "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen(argv, cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    log = (out / "run.log").read_text()
+    assert len(re.findall(r"mopoe seed 7: training \[models/\w+\]: computing", log)) == 1
+    assert len(re.findall(r"mopoe seed 7: evaluation \[evaluations/\w+\]: computing", log)) == 1
+    assert not list(out.rglob("*.lock"))  # both released
+    record = json.loads((out / "polymnist" / "runs" / "quick" / "mopoe-seed7.json").read_text())
+    assert record["overrides"] == ["mopoe.epochs=2"] and record["model_record"]["config"]["epochs"] == 2
+    assert len(record["model_record"]["train"]["losses"]) == 2

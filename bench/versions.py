@@ -1,0 +1,150 @@
+"""Code versions in cache keys, and the fingerprints that keep them honest.
+
+Every component whose code decides numbers carries an integer version that enters its cache keys: each model class
+(``VERSION``, and every base class's, so a change to the VAE base retrains every VAE), MLD's autoencoders
+(``mld.autoencoders.AUTOENCODER_VERSION``), the classifiers (``classifiers.train.CLASSIFIER_VERSION``), each suite's
+data (``data_version``) and the evaluation (``bench.pipeline.EVALUATION_VERSION``).
+
+Rule: raise a component's version in the same commit as any change that can change what it computes (weights, data,
+metrics); keep it for a change that cannot (a docstring, a log line, a renaming). ``bench/fingerprints.json`` records
+each component's version and the SHA-256 of its source: its modules and every module of this repository they use,
+transitively (read from their import statements), except the plumbing listed in ``PLUMBING``, which never touches numbers. A test fails when a source
+changed and the file was not refreshed; ``python -m tools.fingerprints --update`` refreshes it and refuses to record
+a changed source under an unchanged version unless ``--same-numbers`` says the change cannot alter any number.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib
+import importlib.util
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PACKAGES = ("bench", "baselines", "mld", "classifiers")
+PLUMBING = frozenset({
+    "bench.checkpoints", "bench.devices", "bench.errors", "bench.executors", "bench.health", "bench.interface",
+    "bench.locks", "bench.logs", "bench.measure", "bench.outputs", "bench.overrides", "bench.pipeline", "bench.plots",
+    "bench.registry", "bench.run", "bench.store", "bench.tables", "bench.versions",
+})
+ROOT = Path(__file__).resolve().parent.parent
+FINGERPRINTS = Path(__file__).resolve().parent / "fingerprints.json"
+
+
+def code_version(cls: type) -> list[list[Any]]:
+    """``[[class name, VERSION], ...]`` of every class in ``cls``'s MRO that defines ``VERSION`` itself."""
+    return [[k.__qualname__, k.__dict__["VERSION"]] for k in cls.__mro__ if "VERSION" in k.__dict__]
+
+
+def _ours(name: str | None) -> bool:
+    return bool(name) and name.split(".")[0] in PACKAGES and name not in PLUMBING
+
+
+def imports_of(name: str) -> set[str]:
+    """The modules of this repository that module ``name``'s source imports (at top level or inside functions),
+    read from its syntax tree: ``import a.b`` gives a.b; ``from a import b`` gives a, and a.b when that is a module."""
+    module = importlib.import_module(name)
+    tree = ast.parse(Path(inspect.getfile(module)).read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names
+                         if importlib.util.find_spec(node.module) and _is_module(f"{node.module}.{alias.name}"))
+    return {f for f in found if _ours(f)}
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def dependencies(roots: list[str]) -> list[str]:
+    """``roots`` and the modules of this repository they import, transitively, plumbing excluded; sorted."""
+    seen: set[str] = set()
+    todo = [r for r in roots if _ours(r)]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(imports_of(name) - seen)
+    return sorted(seen)
+
+
+def source_digest(modules: list[str], read=lambda path: path.read_bytes()) -> str:
+    """SHA-256 over each module's repository-relative path and source bytes (``read(path)``, line ends made
+    ``\\n`` so that a Windows checkout agrees)."""
+    digest = hashlib.sha256()
+    for name in modules:
+        path = Path(inspect.getfile(importlib.import_module(name))).resolve()
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + read(path).replace(b"\r\n", b"\n") + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Component:
+    """A versioned component: its name, version (as it enters keys) and root modules."""
+
+    name: str
+    version: Any
+    roots: tuple[str, ...]
+
+    def modules(self) -> list[str]:
+        return dependencies(list(self.roots))
+
+
+def components() -> list[Component]:
+    """Every versioned component: the registered models, MLD's autoencoders, the classifiers, each suite's data
+    and the evaluation."""
+    import baselines  # noqa: F401  (registers the models)
+    import bench.suites  # noqa: F401  (registers the suites)
+    import mld  # noqa: F401
+    from bench.pipeline import EVALUATION_VERSION
+    from bench.registry import MODELS, SUITES
+    from classifiers.train import CLASSIFIER_VERSION
+    from mld.autoencoders import AUTOENCODER_VERSION
+
+    out = []
+    for name in MODELS.names():
+        cls = MODELS.get(name)
+        roots = {k.__module__ for k in (*cls.__mro__, *cls.Config.__mro__)}
+        out.append(Component(f"model {name}", code_version(cls), tuple(sorted(roots))))
+    out.append(Component("mld autoencoders", AUTOENCODER_VERSION, ("mld.autoencoders",)))
+    out.append(Component("classifiers", CLASSIFIER_VERSION, ("classifiers.train",)))
+    for name in SUITES.names():
+        suite = SUITES.get(name)()
+        out.append(Component(f"data {name}", suite.data_version, (type(suite).__module__, *suite.data_modules)))
+    out.append(Component("evaluation", EVALUATION_VERSION, ("bench.metrics.coherence", "bench.metrics.quality")))
+    return out
+
+
+def current() -> dict[str, dict[str, Any]]:
+    """``name -> {version, sha256, modules}`` of every component as the code stands."""
+    out = {}
+    for comp in components():
+        modules = comp.modules()
+        out[comp.name] = {"version": comp.version, "sha256": source_digest(modules), "modules": modules}
+    return out
+
+
+def stale(recorded: dict[str, dict], now: dict[str, dict]) -> list[str]:
+    """One line per component whose source or version differs from ``recorded`` (or that is new or gone), saying
+    what to do."""
+    problems = []
+    for name in sorted(set(recorded) | set(now)):
+        old, new = recorded.get(name), now.get(name)
+        if old is None or new is None:
+            problems.append(f"{name}: {'new' if old is None else 'gone'} component")
+        elif old["sha256"] != new["sha256"] and old["version"] == new["version"]:
+            problems.append(f"{name}: its source changed ({', '.join(new['modules'])}) but its version is still "
+                            f"{new['version']}: raise it if the change can alter numbers")
+        elif old["sha256"] != new["sha256"] or old["version"] != new["version"]:
+            problems.append(f"{name}: changed (version {old['version']} -> {new['version']}) and not yet recorded")
+    return problems

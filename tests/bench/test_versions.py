@@ -1,0 +1,53 @@
+"""Code versions in cache keys: the checked-in fingerprints match the code, an unversioned source change is caught,
+and a version change changes the model's cache key."""
+
+import json
+
+from bench.interface import DataSpec, build_model
+from bench.run import RunConfig
+from bench.versions import FINGERPRINTS, code_version, components, current, source_digest, stale
+
+
+def test_the_checked_in_fingerprints_match_the_code():
+    problems = stale(json.loads(FINGERPRINTS.read_text()), current())
+    assert not problems, (
+        "\n".join(problems) + "\nraise the VERSION of a component whose numbers can change, then run "
+        "python -m tools.fingerprints --update (or --update --same-numbers when no number can change)"
+    )
+
+
+def test_an_unversioned_source_change_is_caught_and_a_versioned_one_is_not_silent():
+    now = current()
+    mopoe = now["model mopoe"]
+    edited = source_digest(mopoe["modules"], read=lambda p: p.read_bytes() + (b"# edit\n" if p.name == "mopoe.py" else b""))
+    assert edited != mopoe["sha256"]
+    silent = {**now, "model mopoe": {**mopoe, "sha256": edited}}
+    assert any("model mopoe" in p and "version is still" in p for p in stale(now, silent))
+    bumped = {**now, "model mopoe": {**mopoe, "sha256": edited, "version": [["MoPoE", 2], ["MultimodalVAE", 1]]}}
+    assert [p for p in stale(now, bumped) if "model mopoe" in p] == [
+        "model mopoe: changed (version [['MoPoE', 1], ['MultimodalVAE', 1]] -> [['MoPoE', 2], ['MultimodalVAE', 1]]) "
+        "and not yet recorded"
+    ]
+    assert stale(now, now) == []
+
+
+def test_the_fingerprint_follows_imports_into_networks_and_likelihoods():
+    modules = {c.name: c.modules() for c in components()}
+    assert {"baselines.vae", "baselines.nets.polymnist", "bench.likelihoods"} <= set(modules["model mopoe"])
+    assert {"mld.score_net", "mld.nets", "mld.autoencoders"} <= set(modules["model mld"])
+    assert "bench.errors" not in modules["model mopoe"]  # plumbing never touches numbers
+
+
+def test_a_version_change_changes_the_model_key(monkeypatch):
+    from baselines.mopoe import MoPoE
+    from bench.pipeline import model_key
+
+    spec = DataSpec("polymnist", ("m0", "m1"), {"m0": (3, 28, 28), "m1": (3, 28, 28)})
+    model = build_model("mopoe", spec, "quick")
+    cfg = RunConfig(suite="polymnist")
+    before = model_key(model, "mopoe", "data", 0, cfg)
+    monkeypatch.setattr(MoPoE, "VERSION", 2)
+    assert code_version(MoPoE) == [["MoPoE", 2], ["MultimodalVAE", 1]]
+    assert model_key(model, "mopoe", "data", 0, cfg) != before
+    monkeypatch.undo()
+    assert model_key(model, "mopoe", "data", 0, cfg) == before
