@@ -294,8 +294,11 @@ def prepare(cfg: RunConfig) -> Prepared:
     unavailable = {} if fid_unavailable is None else {"inception": fid_unavailable}
 
     start = time.perf_counter()
+    LOG.info("data: loading")
     train, test, manifest, data_key = load_data(suite, scale, cfg, store)
     timings["data"] = time.perf_counter() - start
+    LOG.info("data [%s]: %d train / %d test tuples in %.1f s (%s)", data_key, len(train), len(test), timings["data"],
+             manifest["source"])
     spec = DataSpec(name=suite.name, modalities=train.modalities, shapes=train.shapes)
 
     start = time.perf_counter()

@@ -76,16 +76,16 @@ def train_classifiers(
                       total=cfg.epochs):
         for c in clfs.values():
             c.train()
-        total, count = 0.0, 0
+        total, count = torch.zeros((), device=device), 0
         for x, y in train.batches(cfg.batch_size, shuffle=True, generator=generator, device=device):
             for m, clf in clfs.items():
                 loss = F.cross_entropy(clf(x[m]), y)
                 optims[m].zero_grad(set_to_none=True)
                 loss.backward()
                 optims[m].step()
-                total += loss.item() * len(y)
+                total += loss.detach() * len(y)  # summed on the device: one host read per epoch
                 count += len(y)
-        losses.append(total / count)
+        losses.append(float(total) / count)
         if not torch.isfinite(torch.tensor(losses[-1])):
             raise BenchError(f"classifier training, seed {seed} epoch {epoch}: loss is NaN", "lower the classifier lr")
         checkpoint.maybe_save(epoch, lambda: {

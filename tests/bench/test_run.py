@@ -120,7 +120,7 @@ def test_rerun_reuses_cached_stages(quick_run, capsys):
     assert re.search(r"mopoe seed 0: training \[models/\w+\]: computed in [\d.]+ s", log)
     assert re.search(r"mopoe seed 0: training \[models/\w+\]: cached \(computed 20", log)
     assert re.search(r"mld seed 0: evaluation \[evaluations/\w+\]: cached", log)
-    assert "classifiers [classifiers/" in log and "device: cpu" in log
+    assert "classifiers [classifiers/" in log and "device: cpu" in log and re.search(r"data \[\w+\]: 1000 train", log)
 
 
 def test_truncated_inception_weights_stop_the_run_before_any_work(tmp_path, capsys):
