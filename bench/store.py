@@ -84,20 +84,22 @@ def save_torch(obj: Any, path: str | Path) -> None:
     atomic_write(Path(path), lambda fh: torch.save(obj, fh), "wb")
 
 
-def load_torch(path: str | Path, *, fix: str | None = None) -> Any:
+def load_torch(path: str | Path, *, fix: str | None = None, what: str = "a tensor file") -> Any:
     """``torch.load(weights_only=True)``: tensors and plain containers only, never arbitrary pickles. A file that
-    does not load is a ``BenchError`` naming it, with ``fix`` (default, for files this suite writes: delete it so it
-    is rebuilt); torch's own advice to load it with ``weights_only=False`` is never passed on."""
+    does not load is a ``BenchError`` naming it (as ``what``), with ``fix`` (default, for files this suite writes:
+    delete it so it is rebuilt); torch's own advice to load it with ``weights_only=False`` is never passed on."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
-    except Exception as exc:  # corrupted, truncated or not a tensor file
-        reason = str(exc).split("\n")[0] if "weights_only" not in str(exc) else "it holds objects other than tensors"
-        raise BenchError(
-            f"cannot read {path} as a tensor file ({type(exc).__name__}: {reason})",
-            fix or f"delete {path} so it is rebuilt",
-        ) from None
+    except Exception as exc:  # truncated zip, legacy pickle cut short, or a pickle that is not plain tensors
+        lines = str(exc).splitlines()
+        detail = (
+            "it holds Python objects, which safe loading (tensors only) refuses"
+            if lines and lines[0].startswith("Weights only load failed")  # torch's advice to load unsafely dropped
+            else f"{type(exc).__name__}: {lines[0] if lines else 'unexpected end of file'}"
+        )
+        raise BenchError(f"cannot read {path} as {what}: {detail}", fix or f"delete {path} so it is rebuilt") from None
 
 
 def save_text(text: str, path: str | Path) -> None:

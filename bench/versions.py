@@ -16,6 +16,7 @@ a changed source under an unchanged version unless ``--same-numbers`` says the c
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -43,7 +44,8 @@ def _ours(name: str | None) -> bool:
     return bool(name) and name.split(".")[0] in PACKAGES and name not in PLUMBING
 
 
-def imports_of(name: str) -> set[str]:
+@functools.cache
+def imports_of(name: str) -> frozenset[str]:
     """The modules of this repository that module ``name``'s source imports (at top level or inside functions),
     read from its syntax tree: ``import a.b`` gives a.b; ``from a import b`` gives a, and a.b when that is a module."""
     module = importlib.import_module(name)
@@ -54,9 +56,8 @@ def imports_of(name: str) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names
-                         if importlib.util.find_spec(node.module) and _is_module(f"{node.module}.{alias.name}"))
-    return {f for f in found if _ours(f)}
+            found.update(f"{node.module}.{alias.name}" for alias in node.names if _is_module(f"{node.module}.{alias.name}"))
+    return frozenset(f for f in found if _ours(f))
 
 
 def _is_module(name: str) -> bool:

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from bench.devices import device_of, resolve_device
 from bench.errors import BenchError
+from bench.store import load_torch
 
 INCEPTION_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 INCEPTION_WEIGHTS_ENV = "BENCH_INCEPTION_WEIGHTS"
@@ -86,16 +87,7 @@ def pool3_network(net: nn.Module) -> nn.Sequential:
 
 def load_inception_state(net: nn.Module, path: Path) -> None:
     """Load the state dict in ``path`` into ``net`` with safe unpickling and every key and shape matching."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated zip, legacy pickle cut short, or a pickle that is not plain tensors
-        lines = str(err).splitlines()
-        detail = (
-            "it holds Python objects that safe loading (weights_only=True) refuses"
-            if lines and lines[0].startswith("Weights only load failed")  # torch's advice to load unsafely dropped
-            else f"{type(err).__name__}: {lines[0] if lines else 'unexpected end of file'}"
-        )
-        raise BenchError(f"cannot read Inception weights {path}: {detail}", _FIX_WEIGHTS) from err
+    state = load_torch(path, fix=_FIX_WEIGHTS, what="Inception weights")
     if not isinstance(state, Mapping):
         raise BenchError(f"Inception weights {path} hold a {type(state).__name__}, not a state dict", _FIX_WEIGHTS)
     try:
