@@ -35,7 +35,7 @@ from baselines.mopoe import subset_assignment
 from baselines.posteriors import gaussian_kl
 from baselines.vae import MultimodalVAE, VAEConfig, small_scale
 from bench.errors import BenchError
-from bench.interface import DataSpec, check_observed
+from bench.interface import DataSpec
 from bench.registry import MODELS
 
 OBJECTIVES = ("dreg", "elbo")
@@ -170,13 +170,9 @@ class MMVAE(MultimodalVAE):
         log_w, z = self.log_weights(x, generator)
         return dreg_surrogate(log_w, z)
 
-    @torch.no_grad()
-    def generate(
-        self, x: dict[str, Tensor], observed: Tensor, *, generator: torch.Generator | None = None
-    ) -> dict[str, Tensor]:
-        """Row b: one expert m ~ U(observed[b]) (``choose_experts``), z ~ q_m, decode every modality."""
-        observed = check_observed(self.modalities, x, observed, self.device)
-        mu, second = self.encode(x, active=observed.any(dim=0).tolist())  # (B, M, D)
+    def conditional_codes(self, experts: tuple[Tensor, Tensor], observed: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Row b: one expert m ~ U(observed[b]) (``choose_experts``), z ~ q_m, shared by every decoder."""
+        mu, second = experts
         choice = choose_experts(observed, generator)
         rows = torch.arange(len(choice), device=choice.device)
         if self.cfg.objective == "dreg":
@@ -184,7 +180,7 @@ class MMVAE(MultimodalVAE):
             z = laplace_sample(loc[rows, choice], scale[rows, choice], generator)
         else:
             z = reparameterize(mu[rows, choice], second[rows, choice], generator)
-        return self._to_images(self.decode(z))
+        return z.unsqueeze(1).expand(-1, len(self.modalities), -1)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:

@@ -35,7 +35,7 @@ from torch.nn import functional as F
 from baselines.mmvae import choose_experts, dreg_surrogate, iwae_bound, laplace_log_prob, laplace_sample
 from baselines.vae import MultimodalVAE, VAEConfig, small_scale
 from bench.errors import BenchError
-from bench.interface import DataSpec, check_observed
+from bench.interface import DataSpec
 from bench.registry import MODELS
 
 OBJECTIVES = ("iwae", "dreg")
@@ -157,19 +157,17 @@ class MMVAEPlus(MultimodalVAE):
         bound = iwae_bound(log_w)
         return -bound.mean(), {"iwae": bound.detach().mean()}
 
-    @torch.no_grad()
-    def generate(
-        self, x: dict[str, Tensor], observed: Tensor, *, generator: torch.Generator | None = None
-    ) -> dict[str, Tensor]:
-        """Row b: z ~ q(z | x_m), m ~ U(observed[b]); w_d ~ q(w | x_d) where d is observed, else Laplace(0, 1)."""
-        observed = check_observed(self.modalities, x, observed, self.device)
-        loc, scale = self.experts(*self.encode(x, active=observed.any(dim=0).tolist()))  # (B, M, D)
+    def conditional_codes(self, experts: tuple[Tensor, Tensor], observed: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Row b: z ~ q(z | x_m), m ~ U(observed[b]); w_d ~ q(w | x_d) where d is observed, else Laplace(0, 1);
+        decoder d reads [z, w_d]."""
+        loc, scale = self.experts(*experts)  # (B, M, D)
         choice = choose_experts(observed, generator)
         rows = torch.arange(len(choice), device=choice.device)
         u = laplace_sample(loc, scale, generator)
         z, w_post = u[rows, choice, : self.cfg.latent_dim], u[..., self.cfg.latent_dim :]
         w_prior = laplace_sample(torch.zeros_like(w_post), torch.ones_like(w_post), generator)
-        return self._to_images(self.decode_each(z, torch.where(observed.unsqueeze(-1), w_post, w_prior)))
+        w = torch.where(observed.unsqueeze(-1), w_post, w_prior)
+        return torch.cat([z.unsqueeze(1).expand(-1, len(self.modalities), -1), w], dim=-1)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:

@@ -26,7 +26,7 @@ from baselines.fusion import reparameterize
 from baselines.posteriors import gaussian_kl
 from baselines.vae import MultimodalVAE, VAEConfig, small_scale
 from bench.errors import BenchError
-from bench.interface import DataSpec, check_observed
+from bench.interface import DataSpec
 from bench.registry import MODELS
 
 
@@ -127,10 +127,6 @@ class Nexus(MultimodalVAE):
         hidden = self.node((h * weight).sum(dim=1) / weight.sum(dim=1))
         return self.node_mu(hidden), self.node_logvar(hidden)
 
-    def decode_codes(self, z: Tensor) -> dict[str, Tensor]:
-        """Each modality's Laplace location from its own code: z (B, M, D) -> dict[m, (B, C, H, W)]."""
-        return {m: decoder(z[:, i]) for i, (m, decoder) in enumerate(zip(self.modalities, self.decoders))}
-
     def top_decode(self, n: Tensor) -> Tensor:
         """z^_m(n) for every modality, (B, M, D)."""
         return torch.stack([decoder(n) for decoder in self.top_decoders], dim=1)
@@ -154,18 +150,12 @@ class Nexus(MultimodalVAE):
         parts = {"rec": rec, "kl": kl, "top_rec": top_rec, "top_kl": top_kl}
         return loss, {k: v.detach() for k, v in parts.items()}
 
-    @torch.no_grad()
-    def generate(
-        self, x: dict[str, Tensor], observed: Tensor, *, generator: torch.Generator | None = None
-    ) -> dict[str, Tensor]:
+    def conditional_codes(self, experts: tuple[Tensor, Tensor], observed: Tensor, generator: torch.Generator | None) -> Tensor:
         """Row b: n ~ q(n | messages of observed[b]), z_d = z^_d(n) for unobserved d and z_d ~ q(z_d | x_d) for
-        observed d, decoded. Noise: z randn (B, M, D), then n randn (B, D_n)."""
-        observed = check_observed(self.modalities, x, observed, self.device)
-        mu, logvar = self.encode(x, active=observed.any(dim=0).tolist())
-        z = reparameterize(mu, logvar, generator)
+        observed d. Noise: z randn (B, M, D), then n randn (B, D_n)."""
+        z = reparameterize(*experts, generator)
         n_mu, n_logvar = self.nexus_posterior(z, observed)
-        z = torch.where(observed.unsqueeze(-1), z, self.top_decode(reparameterize(n_mu, n_logvar, generator)))
-        return self._to_images(self.decode_codes(z))
+        return torch.where(observed.unsqueeze(-1), z, self.top_decode(reparameterize(n_mu, n_logvar, generator)))
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:

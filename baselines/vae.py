@@ -24,7 +24,9 @@ from bench.devices import device_of
 from bench.errors import BenchError
 from bench.health import TrainingMonitor
 from bench.likelihoods import LIKELIHOODS
-from bench.interface import DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_training_data
+from bench.interface import (
+    DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_subsets, check_training_data,
+)
 from bench.seeding import reinitialize
 
 
@@ -205,6 +207,7 @@ class MultimodalVAE(nn.Module):
             monitor.resume("training", record.losses)
             first = state["epoch"] + 1
         start = time.perf_counter() - (state["seconds"] if state is not None else 0.0)  # seconds before a resume
+        train = train.resident(device)  # uint8 on the device when it fits: no copy per batch
         bar = tqdm(range(first, cfg.epochs), desc=self.name, disable=not progress, leave=False,
                    initial=first, total=cfg.epochs)
         for epoch in bar:
@@ -239,16 +242,46 @@ class MultimodalVAE(nn.Module):
         self.eval()
         return record
 
+    def conditional_codes(self, experts: tuple[Tensor, Tensor], observed: Tensor, generator: torch.Generator | None) -> Tensor:
+        """What each decoder reads for rows given ``observed`` (B, M), from the experts (each (B, M, D)) of
+        ``encode``: (B, M, D_in), decoder d reading ``[:, d]``. Here one z ~ ``posterior`` of the observed experts,
+        noise randn (B, D) from ``generator``, shared by every decoder (subclasses with other conditionals override)."""
+        z = reparameterize(*self.posterior(*experts, observed), generator)
+        return z.unsqueeze(1).expand(-1, len(self.modalities), -1)
+
+    def decode_codes(self, codes: Tensor) -> dict[str, Tensor]:
+        """Each modality's location from its own code: codes (B, M, D_in) -> dict[m, (B, C, H, W)]."""
+        return {m: decoder(codes[:, d]) for d, (m, decoder) in enumerate(zip(self.modalities, self.decoders))}
+
     @torch.no_grad()
     def generate(
         self, x: dict[str, Tensor], observed: Tensor, *, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
-        """Row b: z ~ ``posterior`` of the experts in ``observed[b]``, then decode every modality. ``observed``: bool
-        (B, M); noise randn (B, D) from ``generator``. Returns dict[m, float32 (B, C, H, W)] clamped to [0, 1]."""
+        """Row b: the decoders' codes given the experts in ``observed[b]`` (``conditional_codes``), decoded.
+        ``observed``: bool (B, M). Returns dict[m, float32 (B, C, H, W)] clamped to [0, 1]."""
         observed = check_observed(self.modalities, x, observed, self.device)
-        mu, logvar = self.encode(x, active=observed.any(dim=0).tolist())  # (B, M, D)
-        q_mu, q_logvar = self.posterior(mu, logvar, observed)
-        return self._to_images(self.decode(reparameterize(q_mu, q_logvar, generator)))
+        experts = self.encode(x, active=observed.any(dim=0).tolist())  # (B, M, D) each
+        return self._to_images(self.decode_codes(self.conditional_codes(experts, observed, generator)))
+
+    @torch.no_grad()
+    def generate_subsets(
+        self, x: dict[str, Tensor], subsets: Tensor, targets: Tensor, *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        """``bench.interface.generate_subsets`` natively: each tuple is encoded once, the codes of row s * b + i
+        (tuple i given subset s) are drawn from those experts exactly as ``generate`` draws them on the expanded
+        batch, and decoder t runs only on the rows of the subsets that want t."""
+        subsets, targets = check_subsets(self.modalities, subsets, targets)
+        experts = self.encode(x, active=subsets.any(dim=0).tolist())
+        n, b = subsets.shape[0], experts[0].shape[0]
+        observed = subsets.to(self.device).repeat_interleave(b, dim=0)
+        codes = self.conditional_codes(tuple(e.repeat(n, 1, 1) for e in experts), observed, generator)
+        codes = codes.view(n, b, *codes.shape[1:])
+        out = {}
+        for d, (m, decoder) in enumerate(zip(self.modalities, self.decoders)):
+            rows = targets[:, d].nonzero().flatten().tolist()
+            if rows:
+                out[m] = decoder(codes[rows, :, d].flatten(0, 1))
+        return self._to_images(out)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:

@@ -83,6 +83,9 @@ class MultimodalModel(Protocol):
         every sample; given modalities come back as the model's reconstruction of them."""
         ...
 
+    # Optional, for speed: ``generate_subsets(x, subsets, targets, *, generator=None) -> dict[str, Tensor]`` with
+    # the contract of ``bench.interface.generate_subsets`` below (which falls back to ``generate``).
+
     def to(self, device: torch.device | str) -> Any:
         """Move the model to ``device`` (``nn.Module.to``)."""
         ...
@@ -122,6 +125,58 @@ def check_observed(modalities: tuple[str, ...], x: Mapping[str, Tensor], observe
         if used and (m not in x or x[m].shape[0] != observed.shape[0]):
             raise ValueError(f"generate: x[{m!r}] must be (B={observed.shape[0]}, C, H, W) since it is observed")
     return observed
+
+
+def generate_subsets(
+    model: MultimodalModel,
+    x: Mapping[str, Tensor],
+    subsets: Tensor,
+    targets: Tensor,
+    *,
+    generator: torch.Generator | None = None,
+) -> dict[str, Tensor]:
+    """Generate b tuples under each of S subsets, returning only the (subset, target) pairs asked for.
+
+    ``x[m]: float (b, C, H, W)`` for every modality some subset holds; ``subsets: bool (S, M)``; ``targets: bool
+    (S, M)``, ``targets[s, t]``: modality t is wanted given subset s. Returns ``out[m]: float (S_m * b, C, H, W)``
+    where rows ``j * b .. (j + 1) * b`` are the b tuples given the j-th subset s (in row order) with
+    ``targets[s, m]``; S_m = ``targets[:, m].sum()``, and a modality no subset wants is absent.
+
+    The result equals ``generate`` on the (S * b)-row batch in which row s * b + i is tuple i given subset s, with
+    the unwanted rows dropped: a model that implements ``generate_subsets`` itself draws its noise in that same
+    order, so both give the same images for the same ``generator`` (``tests/test_model_contract.py``), and it may
+    save work, encoding each tuple once and decoding only the wanted rows. Other models get this fallback.
+    """
+    subsets, targets = check_subsets(model.modalities, subsets, targets)
+    native = getattr(model, "generate_subsets", None)
+    if native is not None:
+        return native(x, subsets, targets, generator=generator)
+    n, b = subsets.shape[0], next(v.shape[0] for v in x.values())
+    expanded = {m: v.repeat(n, *([1] * (v.ndim - 1))) for m, v in x.items()}
+    out = model.generate(expanded, subsets.repeat_interleave(b, dim=0), generator=generator)
+    return select_targets(out, model.modalities, targets, b)
+
+
+def check_subsets(modalities: Sequence[str], subsets: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """Validate a ``generate_subsets`` call: bool (S, M) subsets with a member each, and targets of the same shape."""
+    subsets, targets = torch.as_tensor(subsets).bool(), torch.as_tensor(targets, device=subsets.device).bool()
+    if subsets.ndim != 2 or subsets.shape[1] != len(modalities) or targets.shape != subsets.shape:
+        raise ValueError(f"subsets and targets must be bool (S, {len(modalities)}) over {tuple(modalities)}, "
+                         f"got {tuple(subsets.shape)} and {tuple(targets.shape)}")
+    if not bool(subsets.any(dim=1).all()):
+        raise ValueError("generate_subsets: every subset needs at least one modality")
+    return subsets, targets
+
+
+def select_targets(out: Mapping[str, Tensor], modalities: Sequence[str], targets: Tensor, b: int) -> dict[str, Tensor]:
+    """From per-row outputs ``out[m]: (S * b, ...)`` (row s * b + i: tuple i given subset s), the rows of the
+    subsets wanted for each target, in ``generate_subsets`` layout."""
+    selected = {}
+    for t, m in enumerate(modalities):
+        keep = targets[:, t].to(out[m].device)
+        if bool(keep.any()):
+            selected[m] = out[m].view(targets.shape[0], b, *out[m].shape[1:])[keep].flatten(0, 1)
+    return selected
 
 
 SCALES = ("quick", "default", "paper")

@@ -22,7 +22,7 @@ from bench.data.files import load_dataset, manifest_path, save_dataset
 from bench.data.polymnist import dataset_sha256
 from bench.devices import resolve_device
 from bench.errors import BenchError
-from bench.interface import DataSpec, StageCache, build_model
+from bench.interface import DataSpec, StageCache, build_model, generate_subsets
 from bench.metrics.coherence import CoherenceCounter, generation_pass
 from bench.metrics.features import ClassifierFeatures, FeatureExtractor, InceptionFeatures, find_inception_weights
 from bench.metrics.quality import FeatureCollector, RealFeatures, real_features
@@ -217,7 +217,7 @@ def autocast(cfg: RunConfig, device: torch.device):
 
 
 class MixedPrecisionModel:
-    """Runs a model's ``generate``/``sample`` under ``autocast`` and hands back float32 images, so that metrics
+    """Runs a model's ``generate``/``generate_subsets``/``sample`` under ``autocast`` and hands back float32 images, so that metrics
     (classifiers, features, distances) always run at full precision."""
 
     def __init__(self, model, cfg: RunConfig, device: torch.device) -> None:
@@ -227,6 +227,11 @@ class MixedPrecisionModel:
     def generate(self, x, observed, *, generator=None):
         with autocast(self.cfg, self.device):
             out = self.model.generate(x, observed, generator=generator)
+        return {m: v.float() for m, v in out.items()}
+
+    def generate_subsets(self, x, subsets, targets, *, generator=None):
+        with autocast(self.cfg, self.device):
+            out = generate_subsets(self.model, x, subsets, targets, generator=generator)
         return {m: v.float() for m, v in out.items()}
 
     def sample(self, n, *, generator=None):

@@ -72,6 +72,7 @@ def train_classifiers(
         if torch.cuda.is_available() and "cuda_rng" in state:
             torch.cuda.set_rng_state_all(list(state["cuda_rng"]))
         losses, first, start = list(state["losses"]), state["epoch"] + 1, start - state["seconds"]
+    train = train.resident(device)  # uint8 on the device when it fits: no copy per batch
     for epoch in tqdm(range(first, cfg.epochs), desc="classifiers", disable=not progress, leave=False, initial=first,
                       total=cfg.epochs):
         for c in clfs.values():

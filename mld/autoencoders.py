@@ -103,7 +103,7 @@ def train_autoencoder(
     ``checkpoint`` saves weights, optimiser, shuffling state and losses at epoch ends (always after the last, so a
     finished autoencoder is not retrained when a later one is interrupted) and resumes from them."""
     stage = f"autoencoder {name}"
-    data = MultimodalDataset({name: images}, torch.zeros(images.shape[0], dtype=torch.long))
+    data = MultimodalDataset({name: images}, torch.zeros(images.shape[0], dtype=torch.long)).resident(device)
     reinitialize(ae, seed)
     ae.to(device).train()
     optimizer = torch.optim.Adam(ae.parameters(), lr=cfg.lr)

@@ -40,6 +40,22 @@ class MultimodalDataset:
     def subset(self, index: Tensor | slice) -> "MultimodalDataset":
         return MultimodalDataset({m: x[index] for m, x in self.images.items()}, self.labels[index])
 
+    @property
+    def nbytes(self) -> int:
+        return sum(x.nbytes for x in self.images.values()) + self.labels.nbytes
+
+    def resident(self, device: torch.device | str, *, budget: float = 0.25) -> "MultimodalDataset":
+        """This dataset (still uint8) moved to ``device`` when it takes at most ``budget`` of the device's free
+        memory, so that ``batches`` index it there with no host-to-device copy per batch; else itself. On the CPU
+        it is itself."""
+        device = torch.device(device)
+        if device.type == "cpu" or self.labels.device == device:
+            return self
+        free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else 0
+        if self.nbytes > budget * free:
+            return self
+        return MultimodalDataset({m: x.to(device) for m, x in self.images.items()}, self.labels.to(device))
+
     def batches(
         self,
         batch_size: int,
@@ -49,9 +65,11 @@ class MultimodalDataset:
         device: torch.device | str = "cpu",
         drop_last: bool = False,
     ) -> Iterator[tuple[dict[str, Tensor], Tensor]]:
-        """Yield ``(dict[str, float (B, C, H, W) in [0, 1]], labels (B,))``; every item once per pass."""
+        """Yield ``(dict[str, float (B, C, H, W) in [0, 1]], labels (B,))``; every item once per pass. The order
+        is drawn on the CPU (``generator``) and indexes the images where they are (``resident``)."""
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        order = order.to(self.labels.device)
         stop = n - n % batch_size if drop_last else n
         for start in range(0, stop, batch_size):
             idx = order[start : start + batch_size]

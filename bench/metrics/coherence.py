@@ -5,9 +5,10 @@ classifier of modality t, and S a non-empty subset of modalities (``bench.metric
 Every generated image is passed through ``quantize`` (clamp to [0, 1], round to the uint8 grid) before it is
 classified, as if it had been saved as a PNG. Classifiers always run in eval mode under ``torch.no_grad()``.
 
-- Conditional coherence, for every (S, t), including t in S (a reconstruction) and S = all modalities:
-  coh(S -> t) = (1/N) sum_i 1[argmax clf_t(x̂_t^(i) | x_S^(i)) = y_i], with x̂^(i) = model.generate given
-  only the modalities in S of test tuple i (one generation per tuple and subset), over the whole test set.
+- Conditional coherence, for every (S, t) with t not in S, and for the reconstructions S = {t} -> t:
+  coh(S -> t) = (1/N) sum_i 1[argmax clf_t(x̂_t^(i) | x_S^(i)) = y_i], with x̂^(i) generated given only the
+  modalities in S of test tuple i (one generation per tuple and subset), over the whole test set. The other
+  reconstructions (t in S, |S| > 1) are no metric; they are scored only with ``reconstructions=True``.
 - Conditional coherence per subset size k = 1..M-1 (MVTCAE / MultiVae definition): the mean of coh(S -> t)
   over all pairs (S, t) with |S| = k and t not in S, every pair weighted equally.
 - Leave-one-out: coh(all modalities except t -> t) per target t, and their mean over targets.
@@ -34,7 +35,7 @@ from tqdm import tqdm
 
 from bench.data.dataset import MultimodalDataset, quantize
 from bench.devices import device_of
-from bench.interface import MultimodalModel
+from bench.interface import MultimodalModel, generate_subsets
 from bench.metrics.subsets import all_subsets, single_source_pairs, subset_names
 
 LOO_MEAN = "mean"  # key of the mean over targets in ``CoherenceResult.leave_one_out()``
@@ -45,8 +46,8 @@ class CoherenceResult:
     """Conditional and joint coherence of one model (definitions in the module docstring).
 
     ``subsets: bool (S, M)`` are the conditioning subsets in ``bench.metrics.subsets`` order (S = 2^M - 1);
-    ``conditional: float64 (S, M)`` holds coh(subsets[s] -> modalities[t]) at ``[s, t]`` for every target,
-    given or not; ``joint`` is the joint coherence over ``n_joint`` samples; ``n_test`` test tuples were used
+    ``conditional: float64 (S, M)`` holds coh(subsets[s] -> modalities[t]) at ``[s, t]`` for every scored pair
+    (NaN where not scored: by default the reconstructions t in S with |S| > 1); ``joint`` is the joint coherence over ``n_joint`` samples; ``n_test`` test tuples were used
     for every conditional entry. ``joint_classes: int64 (M, K)`` counts the joint samples whose modality m is read
     as class c (None when not counted).
     """
@@ -128,18 +129,42 @@ class CoherenceResult:
                 **{f"joint_{k}": v for k, v in self.joint_spread().items()},
             }),
             "conditional": {
-                name: {t: float(v) for t, v in zip(self.modalities, row.tolist())}
+                name: {t: float(v) for t, v in zip(self.modalities, row.tolist()) if not math.isnan(v)}
                 for name, row in zip(names, self.conditional)
             },
         }
 
 
+@dataclass(frozen=True)
+class SubsetBatch:
+    """What one test batch of b tuples generated under the conditioning subsets (``generation_pass``):
+    ``images[m]: (S_m, b, C, H, W)`` is target m given each subset in ``rows[m]`` (long (S_m,), ascending rows of
+    the ``bench.metrics.subsets`` order); only the (subset, target) pairs some consumer wants are generated.
+    ``labels`` (b,) are the tuples' digits."""
+
+    images: dict[str, Tensor]
+    rows: dict[str, Tensor]
+    labels: Tensor
+
+    def target(self, m: str, wanted: Tensor) -> tuple[Tensor, Tensor]:
+        """(rows, images (len(rows), b, C, H, W)) of target ``m`` restricted to the subsets with ``wanted[s]``
+        (bool (S,)); empty when none was generated."""
+        if m not in self.images:
+            return torch.zeros(0, dtype=torch.long), torch.zeros(0)
+        keep = wanted.cpu()[self.rows[m]]
+        if bool(keep.all()):
+            return self.rows[m], self.images[m]
+        return self.rows[m][keep], self.images[m][keep.to(self.images[m].device)]
+
+
 class GenerationConsumer(Protocol):
     """Receives what one evaluation pass generates (``generation_pass``)."""
 
-    def conditional(self, out: Mapping[str, Tensor], labels: Tensor, n_subsets: int) -> None:
-        """One test batch of b tuples under every subset: row s * b + i of ``out[m]`` is tuple i given subset s;
-        ``labels`` (b,) are the tuples' digits."""
+    wanted: Tensor
+    """bool (S, M): the (subset, target) pairs it reads; the pass generates the union over its consumers."""
+
+    def conditional(self, batch: SubsetBatch) -> None:
+        """One test batch of b tuples under the subsets."""
 
     def joint(self, samples: Mapping[str, Tensor]) -> None:
         """One chunk of unconditional samples."""
@@ -156,12 +181,13 @@ def generation_pass(
     device: torch.device | str = "cpu",
     progress: bool = False,
 ) -> int:
-    """Generate once for every metric: each batch of b test tuples is expanded to b * (2^M - 1) rows, every tuple
-    under every subset mask, and ``model.generate`` is called once on it (ceil(N / batch_size) calls; the full
-    tuple is passed in ``x``, the mask says which modalities the model may use). Then ``n_joint`` (default
-    ``len(test)``) samples from ``model.sample`` in calls of at most ``batch_size * (2^M - 1)`` rows. Every output
-    is handed to each consumer. Memory: one call holds ``batch_size * (2^M - 1)`` rows of every modality (7,936 for
-    PolyMNIST at batch_size=256), inputs and outputs, plus the model's activations. Returns ``n_joint``."""
+    """Generate once for every metric: each batch of b test tuples goes through one
+    ``bench.interface.generate_subsets`` call under all 2^M - 1 subsets, asking only for the (subset, target)
+    pairs some consumer wants (ceil(N / batch_size) calls; a model with a native ``generate_subsets`` encodes each
+    tuple once and decodes only those rows, any other gets ``generate`` on the b * (2^M - 1) expanded rows). Then
+    ``n_joint`` (default ``len(test)``) samples from ``model.sample`` in calls of at most ``batch_size * (2^M - 1)``
+    rows. Every output is handed to each consumer. Memory: one call holds at most ``batch_size * (2^M - 1)`` rows of
+    every modality (7,936 for PolyMNIST at batch_size=256), plus the model's activations. Returns ``n_joint``."""
     modalities = tuple(model.modalities)
     if len(test) == 0:
         raise ValueError("empty test set")
@@ -171,17 +197,20 @@ def generation_pass(
     if n_joint < 1:
         raise ValueError(f"n_joint must be positive, got {n_joint}")
     device = torch.device(device)
-    masks = all_subsets(len(modalities)).to(device)
+    masks = all_subsets(len(modalities))
     n_subsets = masks.shape[0]
+    targets = torch.stack([c.wanted.cpu() for c in consumers]).any(dim=0) if consumers else torch.zeros_like(masks)
+    rows = {m: targets[:, t].nonzero().flatten() for t, m in enumerate(modalities) if bool(targets[:, t].any())}
+    masks, on_device = masks.to(device), targets.to(device)
     with torch.no_grad():
-        batches = test.batches(batch_size, device=device)
+        batches = test.resident(device).batches(batch_size, device=device)
         for x, y in tqdm(batches, total=math.ceil(len(test) / batch_size), desc="generate", disable=not progress):
             b = y.shape[0]
-            observed = masks.repeat_interleave(b, dim=0)
-            expanded = {m: x[m].repeat(n_subsets, *([1] * (x[m].ndim - 1))) for m in modalities}
-            out = model.generate(expanded, observed, generator=generator)
+            out = generate_subsets(model, x, masks, on_device, generator=generator)
+            images = {m: out[m].view(len(rows[m]), b, *out[m].shape[1:]) for m in rows}
+            batch = SubsetBatch(images, rows, y)
             for consumer in consumers:
-                consumer.conditional(out, y, n_subsets)
+                consumer.conditional(batch)
         chunks = _chunks(n_joint, batch_size * n_subsets)
         total = math.ceil(n_joint / (batch_size * n_subsets))
         for n in tqdm(chunks, total=total, desc="sample", disable=not progress):
@@ -191,10 +220,22 @@ def generation_pass(
     return n_joint
 
 
+def scored_pairs(n_modalities: int, reconstructions: bool = False) -> Tensor:
+    """bool (2^M - 1, M): the (subset, target) pairs coherence scores: every t not in S and the self
+    reconstructions {t} -> t, or every pair with ``reconstructions``."""
+    subsets = all_subsets(n_modalities)
+    if reconstructions:
+        return torch.ones_like(subsets)
+    return ~subsets | (subsets & (subsets.sum(dim=1, keepdim=True) == 1))
+
+
 class CoherenceCounter:
     """A ``GenerationConsumer`` that counts classifier hits: per (subset, target) and joint agreement."""
 
-    def __init__(self, modalities: Sequence[str], classifiers: Mapping[str, nn.Module], device: torch.device):
+    def __init__(
+        self, modalities: Sequence[str], classifiers: Mapping[str, nn.Module], device: torch.device,
+        *, reconstructions: bool = False,
+    ):
         missing = [m for m in modalities if m not in classifiers]
         if missing:
             raise ValueError(f"modalities {missing} lack a classifier")
@@ -203,17 +244,20 @@ class CoherenceCounter:
         self.device = device
         for clf in classifiers.values():
             clf.eval()
-        self.correct = torch.zeros(2 ** len(modalities) - 1, len(modalities), dtype=torch.int64, device=device)
+        self.wanted = scored_pairs(len(modalities), reconstructions)
+        self.correct = torch.zeros(self.wanted.shape, dtype=torch.int64, device=device)
+        self.scored = torch.zeros(self.wanted.shape, dtype=torch.bool)
         self.coherent = torch.zeros((), dtype=torch.int64, device=device)
         self.joint_classes: Tensor | None = None  # (M, K) counts, sized at the first joint batch
 
-    def conditional(self, out: Mapping[str, Tensor], labels: Tensor, n_subsets: int) -> None:
-        b = labels.shape[0]
-        labels = labels.to(self.device).repeat(n_subsets)
+    def conditional(self, batch: SubsetBatch) -> None:
+        labels = batch.labels.to(self.device)
         for t, m in enumerate(self.modalities):
-            hits = _predict(self.classifiers[m], out[m], self.device) == labels
-            self.correct[:, t] += hits.view(n_subsets, b).sum(dim=1)
-
+            rows, images = batch.target(m, self.wanted[:, t])
+            if len(rows):
+                hits = _predict(self.classifiers[m], images.flatten(0, 1), self.device).view(len(rows), -1) == labels
+                self.correct[rows.to(self.device), t] += hits.sum(dim=1)
+                self.scored[rows, t] = True
     def joint(self, samples: Mapping[str, Tensor]) -> None:
         logits = [self.classifiers[m](quantize(samples[m].to(self.device))) for m in self.modalities]
         preds = torch.stack([scores.argmax(dim=1) for scores in logits])  # (M, n)
@@ -226,7 +270,7 @@ class CoherenceCounter:
         return CoherenceResult(
             modalities=self.modalities,
             subsets=all_subsets(len(self.modalities)),
-            conditional=self.correct.cpu().double() / n_test,
+            conditional=torch.where(self.scored, self.correct.cpu().double() / n_test, math.nan),
             joint=int(self.coherent) / n_joint,
             n_test=n_test,
             n_joint=n_joint,
@@ -244,6 +288,7 @@ def evaluate_coherence(
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
     progress: bool = False,
+    reconstructions: bool = False,
 ) -> CoherenceResult:
     """Conditional coherence for every (subset, target) over the whole test set, and joint coherence, from one
     ``generation_pass`` (its docstring gives the batching and memory).
@@ -252,13 +297,14 @@ def evaluate_coherence(
     each is switched to eval mode (and left there). ``generator`` is handed to the model's ``generate`` and
     ``sample``. ``device`` (default: that of the first classifier parameter, else CPU) is where inputs,
     classification and counting happen. ``progress`` shows tqdm bars over test batches and joint batches.
+    ``reconstructions`` also scores every t in S (default: only the self reconstructions {t} -> t).
     """
     modalities = tuple(model.modalities)
     missing = [m for m in modalities if m not in test.images]
     if missing:
         raise ValueError(f"modalities {missing} lack test images")
     device = device_of(classifiers.values()) if device is None else torch.device(device)
-    counter = CoherenceCounter(modalities, classifiers, device)
+    counter = CoherenceCounter(modalities, classifiers, device, reconstructions=reconstructions)
     n_joint = generation_pass(
         model, test, [counter], batch_size=batch_size, n_joint=n_joint, generator=generator, device=device,
         progress=progress,

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from bench.data.dataset import MultimodalDataset, quantize
+from bench.metrics.coherence import SubsetBatch
 from bench.metrics.features import FeatureExtractor
 from bench.metrics.frechet import FeatureStats, frechet_distance
 from bench.metrics.prdc import prdc, real_radii
@@ -121,15 +122,15 @@ class FeatureCollector:
         self.modalities = tuple(modalities)
         self.extractors = extractors
         self.subsets = all_subsets(len(modalities))
+        self.wanted = ~self.subsets
         self.conditional_features: dict[str, list[Tensor]] = {m: [] for m in modalities}  # (S_t, b, d) per batch
         self.unconditional_features: dict[str, list[Tensor]] = {m: [] for m in modalities}  # (b, d) per chunk
 
-    def conditional(self, out: Mapping[str, Tensor], labels: Tensor, n_subsets: int) -> None:
-        b = labels.shape[0]
+    def conditional(self, batch: SubsetBatch) -> None:
         for t, m in enumerate(self.modalities):
-            rows = out[m].view(n_subsets, b, *out[m].shape[1:])[~self.subsets[:, t].to(out[m].device)]
-            feats = extract(self.extractors[m], rows.flatten(0, 1))
-            self.conditional_features[m].append(feats.view(rows.shape[0], b, -1).cpu())
+            _, images = batch.target(m, self.wanted[:, t])  # every subset without t, in row order
+            feats = extract(self.extractors[m], images.flatten(0, 1))
+            self.conditional_features[m].append(feats.view(images.shape[0], images.shape[1], -1).cpu())
 
     def joint(self, samples: Mapping[str, Tensor]) -> None:
         for m in self.modalities:

@@ -105,14 +105,16 @@ def test_generate_draws_w_from_the_posterior_for_observed_and_from_laplace_0_1_f
     """One test tuple repeated; given {m0}: z ~ q(z | x_0), w_0 ~ q(w | x_0) and w_1, w_2 ~ Laplace(0, 1)."""
     model = build().eval()
     seen = {}
-    decode_each = model.decode_each
-    monkeypatch.setattr(model, "decode_each", lambda z, w: seen.update(z=z, w=w) or decode_each(z, w))
+    decode_codes = model.decode_codes
+    monkeypatch.setattr(model, "decode_codes", lambda codes: seen.update(codes=codes) or decode_codes(codes))
     n = 1500
     x = {m: v.expand(n, -1, -1, -1) for m, v in inputs(1).items()}
     observed = torch.tensor([[True, False, False]]).expand(n, -1)
     model.generate(x, observed, generator=torch.Generator().manual_seed(0))
     loc, scale = model.experts(*model.encode(inputs(1)))
-    z, w = seen["z"], seen["w"]  # (n, D_z), (n, M, D_w)
+    codes = seen["codes"]  # (n, M, D_z + D_w): decoder d reads [z, w_d]
+    z, w = codes[:, 0, :DZ], codes[..., DZ:]  # (n, D_z), (n, M, D_w)
+    assert (codes[..., :DZ] == z.unsqueeze(1)).all()  # one z for every decoder
     torch.testing.assert_close(z.mean(0), loc[0, 0, :DZ], rtol=0, atol=0.1 * scale[0, 0, :DZ].max().item())
     torch.testing.assert_close((z - loc[0, 0, :DZ]).abs().mean(0), scale[0, 0, :DZ], rtol=0.1, atol=0)
     torch.testing.assert_close((w[:, 0] - loc[0, 0, DZ:]).abs().mean(0), scale[0, 0, DZ:], rtol=0.1, atol=0)

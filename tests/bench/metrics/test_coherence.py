@@ -8,7 +8,7 @@ from itertools import combinations
 import pytest
 import torch
 
-from bench.metrics.coherence import CoherenceResult, evaluate_coherence
+from bench.metrics.coherence import CoherenceResult, evaluate_coherence, scored_pairs
 from bench.metrics.subsets import subset_members
 from tests.bench.metrics.fakes import (
     N_CLASSES,
@@ -34,7 +34,9 @@ def test_oracle_conditional_equals_classifier_accuracy_and_joint_equals_agreemen
         accuracy = sum(p == y for p, y in zip(preds[m], labels)) / len(data)
         assert accuracy == pytest.approx(1 - data.images[m][:, 0, 0, 0].float().mean().item() / 255)
         assert 0.5 < accuracy < 1
-        assert torch.allclose(result.conditional[:, t], torch.full((7,), accuracy, dtype=torch.float64))
+        scored = scored_pairs(3)[:, t]
+        assert torch.allclose(result.conditional[scored, t], torch.full((int(scored.sum()),), accuracy, dtype=torch.float64))
+        assert result.conditional[~scored, t].isnan().all()  # reconstructions from |S| > 1 are not scored
     agree = sum(len({preds[m][i] for m in data.modalities}) == 1 for i in range(len(data))) / len(data)
     assert 0 < agree < 1
     assert result.joint == pytest.approx(agree)
@@ -46,8 +48,8 @@ def test_noise_model_is_at_chance():
     result = evaluate_coherence(
         NoiseModel(data.modalities), data, make_classifiers(), batch_size=32, generator=torch.Generator().manual_seed(1)
     )
-    assert abs(result.conditional.mean().item() - 1 / N_CLASSES) < 0.03
-    assert result.conditional.max().item() < 0.25
+    assert abs(result.conditional.nanmean().item() - 1 / N_CLASSES) < 0.03
+    assert result.conditional.nan_to_num().max().item() < 0.25
     assert all(abs(v - 1 / N_CLASSES) < 0.05 for v in result.by_size().values())
     assert result.joint < 0.05
 
@@ -57,7 +59,11 @@ def test_matches_brute_force_loop_over_subsets(m):
     data = make_dataset(m=m, n=90, seed=m)
     classifiers = make_classifiers(m)
     model = MaskModel(data)
-    result = evaluate_coherence(model, data, classifiers, batch_size=16)
+    result = evaluate_coherence(model, data, classifiers, batch_size=16, reconstructions=True)
+    scored = scored_pairs(m)
+    default = evaluate_coherence(model, data, classifiers, batch_size=16)
+    assert torch.equal(default.conditional[scored], result.conditional[scored])
+    assert default.conditional[~scored].isnan().all()
 
     real, labels, n = real_float(data), data.labels.tolist(), len(data)
     accuracy = {}
@@ -110,8 +116,9 @@ def test_classifiers_run_in_eval_mode_without_grad():
         clf.seen.clear()
     result = evaluate_coherence(OracleModel(data), data, classifiers, batch_size=32)
 
-    assert torch.equal(result.conditional, expected.conditional) and result.joint == expected.joint
-    assert result.conditional.min() > 0.5  # Dropout(p=1) in train mode would leave about 1/10
+    assert torch.equal(result.conditional.nan_to_num(), expected.conditional.nan_to_num())
+    assert result.joint == expected.joint
+    assert result.conditional.nan_to_num(1.0).min() > 0.5  # Dropout(p=1) in train mode would leave about 1/10
     for clf in classifiers.values():
         assert clf.seen and all(mode == (False, False) for mode in clf.seen)
         assert not clf.training
@@ -126,6 +133,7 @@ def test_to_dict_is_json_ready():
     assert d["loo_m1"] == result.leave_one_out()["m1"] and d["loo_mean"] == result.leave_one_out()["mean"]
     assert list(d["conditional"]) == ["m0", "m1", "m2", "m0+m1", "m0+m2", "m1+m2", "m0+m1+m2"]
     assert d["conditional"]["m0+m2"]["m1"] == result.conditional[4, 1].item()
+    assert set(d["conditional"]["m0+m2"]) == {"m1"} and set(d["conditional"]["m0"]) == {"m0", "m1", "m2"}
 
 
 def test_result_validates_shapes():
