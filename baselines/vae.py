@@ -8,6 +8,7 @@ and mask-based generation. A model adds its objective (``loss``) and its subset 
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import ClassVar, Sequence
@@ -20,7 +21,7 @@ from baselines.fusion import reparameterize
 from baselines.nets import NETS
 from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
-from bench.devices import device_of
+from bench.devices import chunked, device_of
 from bench.errors import BenchError
 from bench.health import TrainingMonitor
 from bench.likelihoods import LIKELIHOODS
@@ -132,6 +133,11 @@ class MultimodalVAE(nn.Module):
         """The first epoch from which the objective no longer changes (after any warm-up schedule); the training
         health rule compares losses only from there (``bench.health``)."""
         return self.cfg.kl_warmup_epochs
+
+    def planned_steps(self, n_train: int) -> dict[str, int]:
+        """Optimiser steps of each training stage (as named to the monitor) on ``n_train`` tuples, for
+        ``bench.plan``."""
+        return {"training": self.cfg.epochs * math.ceil(n_train / self.cfg.batch_size)}
 
     # -- shared machinery ----------------------------------------------------------------------------------------
 
@@ -280,7 +286,7 @@ class MultimodalVAE(nn.Module):
         for d, (m, decoder) in enumerate(zip(self.modalities, self.decoders)):
             rows = targets[:, d].nonzero().flatten().tolist()
             if rows:
-                out[m] = decoder(codes[rows, :, d].flatten(0, 1))
+                out[m] = chunked(decoder, codes[rows, :, d].flatten(0, 1))
         return self._to_images(out)
 
     @torch.no_grad()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from bench.errors import BenchError
 from bench.logs import LOG
@@ -52,3 +52,18 @@ def device_of(modules: Iterable[object]) -> torch.device:
     """Device of the first parameter of the first ``nn.Module`` that has one; CPU if none has any."""
     params = (p for module in modules if isinstance(module, nn.Module) for p in module.parameters())
     return next((p.device for p in params), torch.device("cpu"))
+
+
+CPU_ROWS = 1024
+"""Rows per network call on the CPU when a call could take more: past about a thousand images the activations leave
+the caches (measured on 2 cores: a PolyMNIST decoder costs 49 us/row at 1,024 rows and 70 at 4,096, a classifier 10.6
+and 16.9). On a GPU calls stay whole."""
+
+
+def chunked(fn: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
+    """``fn(*inputs)`` computed on consecutive chunks of ``CPU_ROWS`` rows of every input on the CPU, concatenated
+    (a network that treats rows independently gives the same values either way), in one call elsewhere."""
+    rows = inputs[0].shape[0]
+    if inputs[0].device.type != "cpu" or rows <= CPU_ROWS:
+        return fn(*inputs)
+    return torch.cat([fn(*parts) for parts in zip(*(x.split(CPU_ROWS) for x in inputs))])

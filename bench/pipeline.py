@@ -49,9 +49,12 @@ CLASSIFIER_SEED = 0
 EVALUATION_VERSION = 3  # in the evaluation key: raise it with any change that can alter a metric (bench.versions)
 
 
-def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDataset, MultimodalDataset, dict, str]:
+def load_data(
+    suite, scale, cfg: RunConfig, store: Store, *, save: bool = True
+) -> tuple[MultimodalDataset, MultimodalDataset, dict, str]:
     """Train/test splits of this scale and a key naming their content. The embedded default is built once and
-    cached; user data is read from ``--data-root`` on every run (the files are the cache)."""
+    cached (unless ``save`` is False); user data is read from ``--data-root`` on every run (the files are the
+    cache)."""
     if cfg.download and cfg.data_root is None:
         raise BenchError("--download needs --data-root (the folder to download into)", "add --data-root DIR")
     source = "embedded" if cfg.data_root is None else str(Path(cfg.data_root).expanduser().resolve())
@@ -70,7 +73,7 @@ def load_data(suite, scale, cfg: RunConfig, store: Store) -> tuple[MultimodalDat
         train, test, manifest = cached
     else:
         train, test, manifest = suite.load_data(cfg.data_root, download=cfg.download)
-        if cfg.data_root is None:
+        if cfg.data_root is None and save:
             save_dataset(train, folder / "train.pt", manifest)
             save_dataset(test, folder / "test.pt", manifest)
     train = suite.shrink(train, scale.n_train, seed=suite.data_seed)
@@ -94,7 +97,7 @@ def measured(compute, device):
 
 def load_classifiers(train, test, scale, data_key: str, store: Store, device, cfg: RunConfig):
     """Per-modality digit classifiers: trained once per (data, config) and cached; test accuracy recorded."""
-    key = stable_hash("classifiers", data_key, scale.classifier, CLASSIFIER_SEED, CLASSIFIER_VERSION)
+    key = classifier_key(data_key, scale)
 
     def fit() -> tuple[dict, dict]:
         clfs, record = train_classifiers(train, scale.classifier, seed=CLASSIFIER_SEED, device=device, progress=cfg.progress,
@@ -114,6 +117,11 @@ def load_classifiers(train, test, scale, data_key: str, store: Store, device, cf
         clf.load_state_dict(state)
         clfs[m] = clf.to(device).eval()
     return clfs, {**record, "key": key}
+
+
+def classifier_key(data_key: str, scale) -> str:
+    """The cache key of the classifiers of this data and scale."""
+    return stable_hash("classifiers", data_key, scale.classifier, CLASSIFIER_SEED, CLASSIFIER_VERSION)
 
 
 def load_inception(cfg: RunConfig, device) -> tuple[tuple[InceptionFeatures, str] | None, str | None]:
@@ -277,9 +285,9 @@ def model_names(cfg: RunConfig, suite, scale) -> tuple[str, ...]:
     return tuple(cfg.models or scale.models or suite.models)
 
 
-def prepare(cfg: RunConfig) -> Prepared:
-    """Check the request, then the shared stages: Inception weights (first, so a bad file fails at once), data,
-    classifiers, real test features per feature space."""
+def check_request(cfg: RunConfig) -> tuple[object, object, tuple[str, ...]]:
+    """(suite, scale, model names) of the request, or a clear error for an unknown suite, scale, model or a bad
+    ``--set``, before any work."""
     suite = SUITES.get(cfg.suite)()
     if cfg.scale not in suite.scales:
         raise BenchError(f"suite {suite.name} has no scale {cfg.scale!r}", f"choose one of: {', '.join(suite.scales)}")
@@ -291,6 +299,13 @@ def prepare(cfg: RunConfig) -> Prepared:
         if name not in names:
             raise BenchError(f"--set names {name}, which this run does not train", f"add {name} to --models")
         apply_overrides(MODELS.get(name).Config.preset(cfg.scale, suite.name), pairs)
+    return suite, scale, names
+
+
+def prepare(cfg: RunConfig) -> Prepared:
+    """Check the request, then the shared stages: Inception weights (first, so a bad file fails at once), data,
+    classifiers, real test features per feature space."""
+    suite, scale, _ = check_request(cfg)
     writable_folder(cfg.out)
     device = resolve_device(cfg.device)
     store = Store(Path(cfg.out) / "cache", fresh=cfg.fresh)
@@ -322,15 +337,18 @@ def prepare(cfg: RunConfig) -> Prepared:
     )
 
 
+def evaluation_key(model_key: str, clf_key: str, spaces: dict, n_test: int, scale, seed: int, cfg: RunConfig) -> str:
+    """The cache key of one evaluation: the model, the classifiers, the feature spaces and the settings."""
+    identities = {space: identity for space, (_, identity) in spaces.items()}
+    return stable_hash("evaluation", EVALUATION_VERSION, model_key, clf_key, identities, n_test, scale.n_joint,
+                       scale.eval_batch_size, seed, *amp_key(cfg))
+
+
 def evaluate_model(prep: Prepared, name: str, seed: int, model, model_key: str) -> tuple[dict, bool]:
     """Coherence and quality of one trained model from one generation pass, cached as a stage keyed by the model,
     the classifiers, the feature spaces and the evaluation settings. Returns (results, whether from the cache)."""
     cfg, scale, device = prep.cfg, prep.scale, prep.device
-    spaces = {space: identity for space, (_, identity) in prep.spaces.items()}
-    key = stable_hash(
-        "evaluation", EVALUATION_VERSION, model_key, prep.clf_record["key"], spaces, len(prep.test), scale.n_joint,
-        scale.eval_batch_size, seed, *amp_key(cfg),
-    )
+    key = evaluation_key(model_key, prep.clf_record["key"], prep.spaces, len(prep.test), scale, seed, cfg)
 
     def compute() -> tuple[dict, dict]:
         generator = torch.Generator(device=device).manual_seed(seed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -21,6 +22,7 @@ EPILOG = """examples:
   python -m bench.run --suite polymnist --data-root ~/data   # MMNIST/*.pt, PNG folders or MNIST/raw
   python -m bench.run --suite mnist_svhn --scale quick       # the offline MNIST-SVHN stand-in
   python -m bench.run --suite mnist_svhn --data-root ~/data --download   # real MNIST + SVHN
+  python -m bench.run --suite polymnist --scale paper --plan # predicted time and memory of every stage
   python -m bench.run --list                                 # registered suites and models, cached runs
 """
 
@@ -125,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--list", action="store_true", help="print the registered suites and models and the runs cached in --out, then exit"
     )
     what.add_argument("--fresh", action="store_true", help="recompute every stage, ignoring (and overwriting) the cache")
+    what.add_argument(
+        "--plan", action="store_true",
+        help="predict each stage's wall time and peak memory from a few measured steps on --device (about a minute), "
+        "print the table and write <out>/<suite>/plan-<scale>.json, without running anything else",
+    )
     where = parser.add_argument_group("where")
     where.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s = cuda if available)")
     where.add_argument(
@@ -218,6 +225,20 @@ def print_cached_runs(out: str) -> None:
     print(tabulate(rows, headers=headers, disable_numparse=True))
 
 
+def print_plan(cfg: RunConfig) -> int:
+    """``--plan``: print the predicted cost of every stage (``bench.plan``) and save it beside the results."""
+    from bench.logs import LOG
+    from bench.plan import make_plan
+    from bench.store import save_json
+
+    plan = make_plan(cfg, progress=LOG.info)
+    path = Path(cfg.out) / cfg.suite / f"plan-{cfg.scale}.json"
+    save_json({"suite": cfg.suite, "scale": cfg.scale, **plan.to_dict()}, path)
+    print(plan.format())
+    LOG.info("plan written to %s", path)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -239,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = RunConfig.from_cli(args)
         log_file = configure(writable_folder(cfg.out), verbosity=cfg.verbosity)
         LOG.info("python -m bench.run %s (log: %s)", " ".join(argv if argv is not None else sys.argv[1:]), log_file)
+        if args.plan:
+            return print_plan(cfg)
         from bench.pipeline import run
 
         outcome = run(cfg)

@@ -1,6 +1,7 @@
 """Training-step time of our baselines against MultiVae's implementation of the same objective.
 
-    python -m benchmarks.baselines_vs_multivae [--batch 256] [--steps 5] [--device auto] [--models mopoe,mvae,mvtcae,mmvae,mmvae_plus,nexus]
+    python -m benchmarks.baselines_vs_multivae [--batch 256] [--steps 5] [--device auto] [--json PATH]
+                                               [--models mopoe,mvae,mvtcae,mmvae,mmvae_plus,nexus]
 
 Both run in this process on the same batch of embedded PolyMNIST (5 modalities, the paper's conv networks with
 D = 512), sharing one set of networks (``baselines.multivae_compat``). A step is loss, backward and an Adam step.
@@ -11,7 +12,9 @@ runs first) and the ratio MultiVae / ours (above 1: ours is faster). Needs the `
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import torch
 
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", default=None, help="write the timings here (appending to the models already there)")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     from multivae.data.datasets.base import MultimodalBaseDataset
@@ -68,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     data = MultimodalBaseDataset(data=x, labels=y)
     print(f"batch {args.batch}, D = 512, {args.steps} steps x best of {args.repeats}, device {device}")
     print(f"{'model':8s} {'ours ms':>9s} {'MultiVae ms':>12s} {'ratio':>6s}")
+    timings: dict[str, dict] = {}
     for name in args.models.split(","):
         ours = build_model(name, spec, "paper").to(device).train()
         theirs = multivae_twin(ours).train()
@@ -88,6 +93,13 @@ def main(argv: list[str] | None = None) -> None:
 
         a, b = best_interleaved(step_ours, step_theirs, args.steps, args.repeats, device)
         print(f"{name:8s} {a:9.0f} {b:12.0f} {b / a:6.2f}")
+        timings[name] = {"ours_ms": a, "multivae_ms": b, "ratio": b / a, "steps": args.steps, "repeats": args.repeats}
+    if args.json:
+        path = Path(args.json)
+        previous = json.loads(path.read_text())["models"] if path.exists() else {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"benchmark": "baselines_vs_multivae", "batch": args.batch, "device": str(device),
+                                    "threads": torch.get_num_threads(), "models": {**previous, **timings}}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

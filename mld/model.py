@@ -11,6 +11,9 @@ reconstruction without sampling.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -21,6 +24,7 @@ from tqdm.auto import tqdm
 
 from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
+from bench.devices import chunked
 from bench.errors import BenchError
 from bench.health import TrainingMonitor
 from bench.interface import (
@@ -190,6 +194,21 @@ class MLD(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.z_mean.device
+
+    def planned_steps(self, n_train: int) -> dict[str, int]:
+        """Optimiser steps of each training stage (as named to the monitor) on ``n_train`` tuples, for
+        ``bench.plan``: one autoencoder per modality, then the score network."""
+        ae = self.cfg.autoencoder
+        return {**{f"autoencoder {m}": ae.epochs * math.ceil(n_train / ae.batch_size) for m in self.modalities},
+                "score": self.cfg.epochs * math.ceil(n_train / self.cfg.batch_size)}
+
+    def with_sampler_steps(self, steps: int) -> "MLD":
+        """This model, weights shared, sampling with ``steps`` Euler–Maruyama network calls: ``bench.plan`` times
+        two of these and extrapolates to ``network_calls_per_sample``."""
+        probe = copy.copy(self)
+        probe.cfg = dataclasses.replace(self.cfg, sampler="euler", steps=steps)
+        probe.schedule = samplers.euler_schedule(steps)
+        return probe
 
     @property
     def network_calls_per_sample(self) -> int:
@@ -434,7 +453,7 @@ class MLD(nn.Module):
         for d, (m, part) in enumerate(zip(self.modalities, parts)):
             rows = targets[:, d].nonzero().flatten().tolist()
             if rows:
-                out[m] = self._decode_one(m, part[rows].flatten(0, 1))
+                out[m] = chunked(lambda z_m, m=m: self._decode_one(m, z_m), part[rows].flatten(0, 1))
         return out
 
     @torch.no_grad()

@@ -4,7 +4,8 @@
     python -m tools.readme_results --check  # exit 1 if a block differs from its source (what the tests run)
 
 A generated block is delimited by ``<!-- generated from results/<...>/summary.md -->`` (or a learning-curve study,
-``results/learning_curves/<suite>.json``) and ``<!-- end generated -->``. From a ``summary.md`` it holds the run's
+``results/learning_curves/<suite>.json``, a ``--plan`` output, ``benchmarks.plan_vs_run`` or
+``benchmarks.eval_vs_multivae`` JSON) and ``<!-- end generated -->``. From a ``summary.md`` it holds the run's
 Markdown table and, from the ``summary.json`` beside it, the wall time of every stage; from a learning-curve study,
 each model's last evaluation (steps, training seconds, k = 1 and self-reconstruction coherence) and the first step
 at which k = 1 reached 0.2. Numbers in the README are never typed by hand.
@@ -55,11 +56,77 @@ def curves_of(study_json: Path, *, target: float = 0.2) -> str:
     return "\n".join(rows)
 
 
+def plan_of(plan_json: Path) -> str:
+    """A table of a ``--plan`` output: predicted wall time and peak memory per stage (a model's seeds, which cost
+    the same, on one row), and the total."""
+    from bench.plan import duration
+
+    plan = json.loads(plan_json.read_text())
+    rows = [f"Predicted by `--plan` on {plan['device']} for {plan['n_train']:,} train / {plan['n_test']:,} test "
+            f"tuples ({plan['sizes']}); the probes took {plan['probe_seconds']:.0f} s:", "",
+            "| Stage | predicted | peak MB |", "|:--|--:|--:|"]
+    grouped: dict[str, list[dict]] = {}
+    for stage in plan["stages"]:
+        grouped.setdefault(re.sub(r" seed \d+:", ":", stage["stage"]), []).append(stage)
+    for name, stages in grouped.items():
+        peak = max(s["peak_mb"] for s in stages)
+        seconds = sum(s["seconds"] for s in stages)
+        label = name if len(stages) == 1 else f"{name} ({len(stages)} seeds, {duration(stages[0]['seconds'])} each)"
+        rows.append(f"| {label} | {duration(seconds)} | {'' if peak != peak else f'{peak:,.0f}'} |")
+    rows.append(f"| **total** | **{duration(plan['total_seconds'])}** | |")
+    return "\n".join(rows)
+
+
+def plan_check_of(check_json: Path) -> str:
+    """A table of ``benchmarks.plan_vs_run``: predicted against measured seconds per stage."""
+    check = json.loads(check_json.read_text())
+    rows = ["| Stage | predicted s | measured s | predicted / measured |", "|:--|--:|--:|--:|"]
+    for r in check["rows"]:
+        measured = "—" if r["measured_s"] is None else f"{r['measured_s']:.1f}"
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        rows.append(f"| {r['stage']} | {r['predicted_s']:.1f} | {measured} | {ratio} |")
+    return "\n".join(rows)
+
+
+def eval_speed_of(bench_json: Path) -> str:
+    """A table of ``benchmarks.eval_vs_multivae``: seconds per round, the ratio and the rows per test tuple."""
+    data = json.loads(bench_json.read_text())
+    rows = ["| Test tuples | ours s | MultiVae s | MultiVae / ours | rows per tuple, ours (enc / dec / clf) "
+            "| MultiVae (enc / dec / clf) | labels differing, native vs generate |", "|--:|--:|--:|--:|--:|--:|--:|"]
+    for r in data["results"]:
+        ours, theirs = r["rows_per_tuple"]["ours"], r["rows_per_tuple"]["multivae"]
+        same = r["native_vs_generate"]
+        rows.append(
+            f"| {r['tuples']:,} | {' / '.join(f'{s:.1f}' for s in r['seconds']['ours'])} "
+            f"| {' / '.join(f'{s:.1f}' for s in r['seconds']['multivae'])} "
+            f"| {' / '.join(f'{v:.2f}' for v in r['ratios'])} "
+            f"| {ours['encoder']:.0f} / {ours['decoder']:.0f} / {ours['classifier']:.0f} "
+            f"| {theirs['encoder']:.0f} / {theirs['decoder']:.0f} / {theirs['classifier']:.0f} "
+            f"| {same['differing_labels']} of {same['images']:,} |"
+        )
+    return "\n".join(rows)
+
+
+def step_speed_of(bench_json: Path) -> str:
+    """A table of ``benchmarks.baselines_vs_multivae``: milliseconds per training step and the ratio."""
+    data = json.loads(bench_json.read_text())
+    rows = ["| model | ours ms | MultiVae ms | MultiVae / ours | timing |", "|:--|--:|--:|--:|:--|"]
+    for name, t in data["models"].items():
+        rows.append(f"| {name} | {t['ours_ms']:,.0f} | {t['multivae_ms']:,.0f} | {t['ratio']:.2f} "
+                    f"| best of {t['repeats']} x {t['steps']} steps |")
+    return "\n".join(rows)
+
+
 def render(source: str, root: Path = ROOT) -> str:
-    """The body of the block generated from ``source`` (a summary.md or study .json path relative to ``root``)."""
+    """The body of the block generated from ``source`` (a summary.md, a learning-curve study, a plan, a plan check
+    or an evaluation benchmark, relative to ``root``)."""
     path = root / source
     if path.suffix == ".json":
-        return curves_of(path) + "\n"
+        data = json.loads(path.read_text())
+        kind = data.get("benchmark") if "stages" not in data else "plan"
+        renderer = {"plan": plan_of, "plan_vs_run": plan_check_of, "eval_vs_multivae": eval_speed_of,
+                    "baselines_vs_multivae": step_speed_of}.get(kind, curves_of)
+        return renderer(path) + "\n"
     body = table_of(path) + "\n"
     if path.with_suffix(".json").exists():
         body += "\n" + timings_of(path.with_suffix(".json")) + "\n"

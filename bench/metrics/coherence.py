@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from bench.data.dataset import MultimodalDataset, quantize
-from bench.devices import device_of
+from bench.devices import chunked, device_of
 from bench.interface import MultimodalModel, generate_subsets
 from bench.metrics.subsets import all_subsets, single_source_pairs, subset_names
 
@@ -47,9 +47,9 @@ class CoherenceResult:
 
     ``subsets: bool (S, M)`` are the conditioning subsets in ``bench.metrics.subsets`` order (S = 2^M - 1);
     ``conditional: float64 (S, M)`` holds coh(subsets[s] -> modalities[t]) at ``[s, t]`` for every scored pair
-    (NaN where not scored: by default the reconstructions t in S with |S| > 1); ``joint`` is the joint coherence over ``n_joint`` samples; ``n_test`` test tuples were used
-    for every conditional entry. ``joint_classes: int64 (M, K)`` counts the joint samples whose modality m is read
-    as class c (None when not counted).
+    (NaN where not scored: by default the reconstructions t in S with |S| > 1); ``joint`` is the joint coherence
+    over ``n_joint`` samples; ``n_test`` test tuples were used for every conditional entry. ``joint_classes: int64
+    (M, K)`` counts the joint samples whose modality m is read as class c (None when not counted).
     """
 
     modalities: tuple[str, ...]
@@ -259,7 +259,7 @@ class CoherenceCounter:
                 self.correct[rows.to(self.device), t] += hits.sum(dim=1)
                 self.scored[rows, t] = True
     def joint(self, samples: Mapping[str, Tensor]) -> None:
-        logits = [self.classifiers[m](quantize(samples[m].to(self.device))) for m in self.modalities]
+        logits = [_logits(self.classifiers[m], samples[m], self.device) for m in self.modalities]
         preds = torch.stack([scores.argmax(dim=1) for scores in logits])  # (M, n)
         self.coherent += (preds == preds[0]).all(dim=0).sum()
         if self.joint_classes is None:
@@ -312,9 +312,14 @@ def evaluate_coherence(
     return counter.result(len(test), n_joint)
 
 
+def _logits(clf: nn.Module, images: Tensor, device: torch.device) -> Tensor:
+    """Class scores ``(B, K)`` of ``images`` after quantization, on ``device`` (``chunked``)."""
+    return chunked(lambda part: clf(quantize(part)), images.to(device))
+
+
 def _predict(clf: nn.Module, images: Tensor, device: torch.device) -> Tensor:
     """Predicted labels ``(B,)`` of ``images`` after quantization, on ``device``."""
-    return clf(quantize(images.to(device))).argmax(dim=1)
+    return _logits(clf, images, device).argmax(dim=1)
 
 
 def _chunks(total: int, size: int) -> Iterator[int]:

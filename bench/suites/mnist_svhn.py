@@ -39,6 +39,12 @@ class MNISTSVHNSuite:
 
     shrink = staticmethod(random_subset)
 
+    @property
+    def published_sizes(self) -> tuple[int, int]:
+        """(train, test) pairs of the real MNIST-SVHN with ``dm`` pairs per instance (MMVAE/MoPoE pairing: 56,068
+        train and 10,000 test instances per pass; 1,121,360 / 200,000 at dm = 20)."""
+        return 56_068 * self.dm, 10_000 * self.dm
+
     def summary_columns(self, modalities: tuple[str, ...], extractors: list[str]) -> list:
         """The paper's bimodal layout (``tables.bimodal_columns``): coherence joint, M->S, S->M; FD joint (M),
         joint (S), M->S, S->M in each feature space (FD-clf always; FID with Inception weights)."""

@@ -38,6 +38,12 @@ class PolyMNISTSuite:
 
     shrink = staticmethod(random_subset)
 
+    @property
+    def published_sizes(self) -> tuple[int, int]:
+        """(train, test) tuples of the published PolyMNIST: MNIST's 60,000 / 10,000 (what ``--plan`` extrapolates
+        the paper scale to when the embedded stand-in is all there is)."""
+        return 60_000, 10_000
+
     def summary_columns(self, modalities: tuple[str, ...], extractors: list[str]) -> list:
         """The summary table: coherence and FD per number of given modalities, P/R (``tables.summary_columns``)."""
         from bench.tables import summary_columns

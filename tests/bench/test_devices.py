@@ -42,3 +42,21 @@ def test_a_cuda_that_fails_its_first_kernel_is_not_used(monkeypatch):
     assert "no kernel image" in devices.cuda_problem()
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "?")
     assert resolve_device("auto") == torch.device("cpu")
+
+
+def test_chunked_calls_a_network_on_cpu_row_blocks_and_gives_its_values():
+    from bench.devices import CPU_ROWS, chunked
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.LazyLinear(5))
+    x, tau = torch.randn(2 * CPU_ROWS + 7, 3, 8, 8), torch.randn(2 * CPU_ROWS + 7, 1)
+    calls = []
+
+    def fn(a, b):
+        calls.append(a.shape[0])
+        return net(a) + b
+
+    with torch.no_grad():
+        torch.testing.assert_close(chunked(fn, x, tau), net(x) + tau, rtol=1e-6, atol=1e-6)
+    assert calls == [CPU_ROWS, CPU_ROWS, 7]
+    assert chunked(lambda a: a * 2, x[:5]).shape == (5, 3, 8, 8)

@@ -490,3 +490,11 @@ def test_two_runs_on_one_out_compute_each_stage_once(quick_run, tmp_path):
     record = json.loads((out / "polymnist" / "runs" / "quick" / "mopoe-seed7.json").read_text())
     assert record["overrides"] == ["mopoe.epochs=2"] and record["model_record"]["config"]["epochs"] == 2
     assert len(record["model_record"]["train"]["losses"]) == 2
+
+
+def test_plan_after_a_run_predicts_its_cached_stages_at_zero(quick_run):
+    code, out = quick_run
+    assert main(["--suite", "polymnist", "--scale", "quick", "--plan", "--out", str(out), "--device", "cpu"]) == 0
+    plan = json.loads((out / "polymnist" / "plan-quick.json").read_text())
+    cached = {s["stage"] for s in plan["stages"] if s["note"] == "cached" and s["seconds"] == 0}
+    assert cached == {"classifiers", *(f"{m} seed 0: {stage}" for m in ("mld", "mopoe") for stage in ("training", "evaluation"))}

@@ -139,3 +139,26 @@ def test_to_dict_is_json_ready():
 def test_result_validates_shapes():
     with pytest.raises(ValueError):
         CoherenceResult(("a", "b"), torch.ones(3, 2, dtype=torch.bool), torch.zeros(3, 3, dtype=torch.float64), 0.0, 1, 1)
+
+
+def test_a_native_model_encodes_each_tuple_once_and_decodes_only_scored_rows(tiny_polymnist):
+    """Rows per test tuple through MoPoE's networks and the classifiers, counted by forward hooks (M = 3): 3 encoder
+    rows; 9 cross-modal (t not in S) + 3 self-reconstruction + 3 joint-sample rows through decoders and classifiers."""
+    import baselines  # noqa: F401
+    from bench.interface import DataSpec, build_model
+
+    _, test = tiny_polymnist
+    model = build_model("mopoe", DataSpec("polymnist", test.modalities, test.shapes), "quick").eval()
+    classifiers = {m: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(10)) for m in test.modalities}
+    rows = {"encoder": 0, "decoder": 0, "classifier": 0}
+
+    def count(group):
+        def hook(module, inputs, output):
+            rows[group] += inputs[0].shape[0]
+        return hook
+
+    for group, modules in (("encoder", model.encoders), ("decoder", model.decoders), ("classifier", classifiers.values())):
+        for module in modules:
+            module.register_forward_hook(count(group))
+    evaluate_coherence(model, test, classifiers, batch_size=16, generator=torch.Generator().manual_seed(0))
+    assert {group: n / len(test) for group, n in rows.items()} == {"encoder": 3, "decoder": 15, "classifier": 15}
