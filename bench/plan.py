@@ -38,6 +38,7 @@ from bench.interface import DataSpec, build_model
 from bench.measure import StageCost
 from bench.metrics.coherence import CoherenceCounter, generation_pass
 from bench.metrics.quality import FeatureCollector, RealFeatures, extract, score
+from bench.metrics.subsets import all_subsets
 from bench.overrides import parse_overrides
 from bench.registry import MODELS
 from bench.run import RunConfig
@@ -146,9 +147,9 @@ def extrapolate(events: list[tuple[str, int, float]], start: float, planned: dic
     return out
 
 
-def probe_training(name: str, spec: DataSpec, cfg: RunConfig, train: MultimodalDataset, n_train: int, device):
-    """(predicted seconds, peak MB, note) of training model ``name`` on ``n_train`` tuples."""
-    model = build_model(name, spec, cfg.scale, parse_overrides(cfg.overrides).get(name, ()))
+def probe_training(model, name: str, spec: DataSpec, train: MultimodalDataset, n_train: int, device):
+    """(predicted seconds, peak MB, note) of training ``model`` (registered as ``name``, built with its run's config)
+    on ``n_train`` tuples."""
     planner = getattr(model, "planned_steps", None)
     if planner is None:
         return math.nan, math.nan, "unknown: the model has no planned_steps"
@@ -248,24 +249,24 @@ def probe_evaluation(model, spaces: dict, clfs: dict, test: MultimodalDataset, n
         low, high = PROBE_CALLS // 2, PROBE_CALLS
         (tuple_low, sample_low, *_), (tuple_high, sample_high, peak_mb, tuples, samples) = (
             timed(model.with_sampler_steps(low)), timed(model.with_sampler_steps(high)))
-        per_tuple = tuple_low + (tuple_high - tuple_low) * (calls - low) / (high - low)
-        per_sample = sample_low + (sample_high - sample_low) * (calls - low) / (high - low)
+        def at_calls(at_low: float, at_high: float) -> float:
+            return at_low + (at_high - at_low) * (calls - low) / (high - low)
+
+        per_tuple, per_sample = at_calls(tuple_low, tuple_high), at_calls(sample_low, sample_high)
         sampler = f" at {low} and {high} network calls -> {calls}"
     else:
         per_tuple, per_sample, peak_mb, tuples, samples = timed(model)
         sampler = ""
-    scoring = sum(probe_scoring(ex, test, n_test, device) for ex, _ in spaces.values())
-    sets = len(modalities) * (2 ** (len(modalities) - 1) - 1) + len(modalities)  # (S, t not in S) + unconditional
+    scoring = sum(probe_scoring(ex, n_test, device) for ex, _ in spaces.values())
+    sets = int((~all_subsets(len(modalities))).sum()) + len(modalities)  # (S, t not in S) + unconditional
     seconds = n_test * per_tuple + n_joint * per_sample + sets * scoring
     return seconds, peak_mb, f"{tuples} tuples, {samples} joint samples{sampler}, 1 of {sets} feature sets per space"
 
 
-def probe_scoring(extractors: dict, test: MultimodalDataset, n: int, device) -> float:
+def probe_scoring(extractors: dict, n: int, device) -> float:
     """Seconds to score one generated feature set of ``n`` rows against ``n`` real ones (FD, precision/recall,
     density/coverage), on random features of the extractors' width."""
-    x, _ = next(test.batches(2, device=device))
-    m = next(iter(extractors))
-    dim = extract(extractors[m], x[m]).shape[1]
+    dim = next(iter(extractors.values())).dim
     g = torch.Generator().manual_seed(0)
     real = RealFeatures(torch.randn(n, dim, generator=g).to(device))
     real.radii()  # computed once per space in a run
@@ -313,10 +314,13 @@ def make_plan(cfg: RunConfig, *, progress: Callable[[str], None] = lambda _: Non
     stages = [StageEstimate("data", data_seconds, note="measured")]
     spec = DataSpec(name=suite.name, modalities=train.modalities, shapes=train.shapes)
 
+    def cached(stage: str, key: str) -> bool:
+        return not cfg.fresh and store.path(stage, key).exists()
+
     clf_key = classifier_key(data_key, scale)
     clfs = {m: DigitClassifier(in_channels=spec.shapes[m][0], image_size=spec.shapes[m][-1]).to(device).eval()
             for m in spec.modalities}
-    if store.path("classifiers", clf_key).exists() and not cfg.fresh:
+    if cached("classifiers", clf_key):
         stages.append(StageEstimate("classifiers", 0.0, note="cached"))
     else:
         progress("probing the classifiers")
@@ -332,15 +336,14 @@ def make_plan(cfg: RunConfig, *, progress: Callable[[str], None] = lambda _: Non
         train_estimate = eval_estimate = None
         for seed in seeds:
             key = model_key(model, name, data_key, seed, cfg)
-            if store.path("models", key).exists() and not cfg.fresh:
+            if cached("models", key):
                 stages.append(StageEstimate(f"{name} seed {seed}: training", 0.0, note="cached"))
             else:
                 if train_estimate is None:
                     progress(f"probing {name}'s training")
-                    train_estimate = probe_training(name, spec, cfg, train, n_train, device)
+                    train_estimate = probe_training(model, name, spec, train, n_train, device)
                 stages.append(StageEstimate(f"{name} seed {seed}: training", *train_estimate))
-            if store.path("evaluations", evaluation_key(key, clf_key, spaces, n_test, scale, seed, cfg)).exists() \
-                    and not cfg.fresh:
+            if cached("evaluations", evaluation_key(key, clf_key, spaces, n_test, scale, seed, cfg)):
                 stages.append(StageEstimate(f"{name} seed {seed}: evaluation", 0.0, note="cached"))
                 continue
             if eval_estimate is None:

@@ -10,7 +10,7 @@ import baselines  # noqa: F401  (registers the models)
 import mld  # noqa: F401
 from bench.interface import DataSpec, build_model
 from bench.plan import extrapolate, largest_batch, probe_training, with_epochs
-from bench.run import RunConfig, main
+from bench.run import main
 
 
 def test_with_epochs_reaches_nested_configs_and_largest_batch_reads_them():
@@ -33,8 +33,8 @@ def test_extrapolate_separates_setup_from_steady_steps():
 def test_probe_predicts_a_real_training_within_a_factor_of_two(tiny_polymnist):
     train, _ = tiny_polymnist
     spec = DataSpec("polymnist", train.modalities, train.shapes)
-    cfg = RunConfig(suite="polymnist", scale="quick", overrides=("mopoe.epochs=16",))
-    predicted, peak_mb, note = probe_training("mopoe", spec, cfg, train, len(train), torch.device("cpu"))
+    predicted, peak_mb, note = probe_training(build_model("mopoe", spec, "quick", epochs=16), "mopoe", spec, train,
+                                              len(train), torch.device("cpu"))
     model = build_model("mopoe", spec, "quick", epochs=16)
     start = time.perf_counter()
     model.fit(train, seed=0, device=torch.device("cpu"))
