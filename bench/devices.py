@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
@@ -46,6 +48,33 @@ def resolve_device(name: str) -> torch.device:
         raise BenchError(f"device {name!r} requested but {problem}", "use --device cpu, or fix the CUDA install")
     LOG.info("device: %s", device)
     return device
+
+
+def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """CPUs this process may keep busy: its affinity mask, capped by a cgroup CPU quota (v2 ``cpu.max``, v1
+    ``cpu/cpu.cfs_quota_us``) where a container or CI runner sets one; ``os.cpu_count()`` sees neither, and a torch
+    that starts a thread per visible core under a 2-CPU quota runs several times slower."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = _cgroup_quota(cgroup)
+    return max(1, min(cpus, int(quota))) if quota else cpus
+
+
+def _cgroup_quota(cgroup: Path) -> float | None:
+    """The cgroup CPU quota in CPUs, or None where there is none (or no cgroup file to read)."""
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1"):
+        return None
+    try:
+        return max(int(quota) / int(period), 1.0)
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def device_of(modules: Iterable[object]) -> torch.device:

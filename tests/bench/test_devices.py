@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from bench.devices import device_of, resolve_device
+from bench.devices import device_of, resolve_device, usable_cpus
 from bench.errors import BenchError
 
 
@@ -60,3 +60,19 @@ def test_chunked_calls_a_network_on_cpu_row_blocks_and_gives_its_values():
         torch.testing.assert_close(chunked(fn, x, tau), net(x) + tau, rtol=1e-6, atol=1e-6)
     assert calls == [CPU_ROWS, CPU_ROWS, 7]
     assert chunked(lambda a: a * 2, x[:5]).shape == (5, 3, 8, 8)
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({}, None),  # no cgroup files: the affinity mask alone
+    ({"cpu.max": "max 100000\n"}, None),  # v2 without a quota
+    ({"cpu.max": "200000 100000\n"}, 2),  # v2: two CPUs
+    ({"cpu.max": "50000 100000\n"}, 1),  # half a CPU still runs one thread
+    ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3),  # v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),  # v1 without a quota
+])
+def test_usable_cpus_is_the_affinity_mask_capped_by_a_cgroup_quota(tmp_path, monkeypatch, files, expected):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert usable_cpus(tmp_path) == (64 if expected is None else expected)
