@@ -36,7 +36,7 @@ from baselines.posteriors import gaussian_kl
 from baselines.vae import MultimodalVAE, VAEConfig, small_scale
 from bench.errors import BenchError
 from bench.interface import DataSpec
-from bench.registry import MODELS
+from bench.registry import PAPER_SUITES, register_model
 
 OBJECTIVES = ("dreg", "elbo")
 
@@ -102,7 +102,7 @@ def dreg_surrogate(log_w: Tensor, samples: Tensor) -> tuple[Tensor, dict[str, Te
     return -surrogate.mean(), {"iwae": iwae_bound(log_w.detach()).mean()}
 
 
-@MODELS.register("mmvae")
+@register_model("mmvae", suites=PAPER_SUITES, scales=("paper",))
 class MMVAE(MultimodalVAE):
     VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
 

@@ -36,7 +36,7 @@ from baselines.mmvae import choose_experts, dreg_surrogate, iwae_bound, laplace_
 from baselines.vae import MultimodalVAE, VAEConfig, small_scale
 from bench.errors import BenchError
 from bench.interface import DataSpec
-from bench.registry import MODELS
+from bench.registry import PAPER_SUITES, register_model
 
 OBJECTIVES = ("iwae", "dreg")
 
@@ -76,7 +76,7 @@ class MMVAEPlusConfig(VAEConfig):
             raise BenchError(f"mmvae_plus: K = {self.K}, private_dim = {self.private_dim}", "use K >= 1, private_dim >= 1")
 
 
-@MODELS.register("mmvae_plus")
+@register_model("mmvae_plus", suites=PAPER_SUITES, scales=("default", "paper"))
 class MMVAEPlus(MultimodalVAE):
     VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
 

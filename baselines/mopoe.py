@@ -24,7 +24,7 @@ from baselines.posteriors import gaussian_kl
 from baselines.vae import MultimodalVAE, VAEConfig, small_scale
 from bench.interface import DataSpec
 from bench.metrics.subsets import all_subsets
-from bench.registry import MODELS
+from bench.registry import PAPER_SUITES, register_model
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def subset_assignment(batch_size: int, n_subsets: int, *, device: torch.device |
     return (torch.arange(batch_size, device=device) // chunk).clamp(max=n_subsets - 1)
 
 
-@MODELS.register("mopoe")
+@register_model("mopoe", suites=PAPER_SUITES, scales=("quick", "default", "paper"))
 class MoPoE(MultimodalVAE):
     """One encoder q_m = N(mu_m, sigma_m^2) and one Laplace decoder per modality; networks from ``NETS[spec.name]``."""
 

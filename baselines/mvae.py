@@ -21,7 +21,7 @@ from torch import Tensor
 from baselines.fusion import poe, poe_subsets, reparameterize
 from baselines.posteriors import gaussian_kl
 from baselines.vae import MultimodalVAE, VAEConfig, small_scale
-from bench.registry import MODELS
+from bench.registry import PAPER_SUITES, register_model
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class MVAEConfig(VAEConfig):
     }
 
 
-@MODELS.register("mvae")
+@register_model("mvae", suites=PAPER_SUITES, scales=("paper",))
 class MVAE(MultimodalVAE):
     VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
 

@@ -27,7 +27,7 @@ from baselines.posteriors import gaussian_kl
 from baselines.vae import MultimodalVAE, VAEConfig, small_scale
 from bench.errors import BenchError
 from bench.interface import DataSpec
-from bench.registry import MODELS
+from bench.registry import PAPER_SUITES, register_model
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def forced_dropout(batch: int, n: int, p: float, generator: torch.Generator | No
     return keep.to(device)
 
 
-@MODELS.register("nexus")
+@register_model("nexus", suites=PAPER_SUITES, scales=("paper",))
 class Nexus(MultimodalVAE):
     VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
 

@@ -1,10 +1,11 @@
-"""What a finished run leaves for readers: tables (Markdown, LaTeX, CSV), plots, a report and a summary record,
-all built from the (model, seed) run records."""
+"""What a finished run leaves for readers: tables (Markdown, LaTeX, CSV), plots, a report and the results file
+(``bench.results``), all built from the (model, seed) run records."""
 
 from __future__ import annotations
 
 from bench.plots import plot_by_size, plot_loss_curves, write_report
-from bench.store import provenance, save_json
+from bench.results import results_document
+from bench.store import save_json
 from bench.tables import (
     EFFICIENCY_COLUMNS,
     FEATURE_LABELS,
@@ -19,16 +20,16 @@ from bench.tables import (
 )
 
 
-def write_outputs(prep, records: list[dict]) -> str:
-    """Write every table, plot and ``report.md`` of the run under ``<out>/<suite>/``; return the text report
-    printed at the end of ``bench.run`` (the summary table, timings and where everything is)."""
+def write_outputs(prep, records: list[dict]) -> tuple[str, dict]:
+    """Write every table, plot, ``report.md`` and ``results.json`` of the run under ``<out>/<suite>/``; return the
+    text report printed at the end of ``bench.run`` (the summary table, timings and where everything is) and the
+    results file's content."""
     out, test, cfg = prep.out, prep.test, prep.cfg
     modalities = tuple(prep.spec.modalities)
     title = prep.suite.title
     accuracy = ", ".join(f"{m} {a:.3f}" for m, a in prep.clf_record["test_accuracy"].items())
     data_text = f"{cfg.scale} scale, {len(test)} test tuples, data {prep.manifest.get('source', '?')}"
     healthy = [r for r in records if r.get("status", "ok") == "ok"]
-    failed = [r for r in records if r.get("status", "ok") != "ok"]
     n_joint = healthy[0]["counts"]["n_joint"] if healthy else 0
     samples_text = (
         f"{len(test)} real test images per modality; {len(test)} generated per (subset, target not in it) and "
@@ -36,7 +37,7 @@ def write_outputs(prep, records: list[dict]) -> str:
     )
     seeds = sorted({r["seed"] for r in records})
     seeds_text = f"mean ± std over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}"
-    tables, figures = [], []
+    tables, figures, stats_by_table = [], [], {}
 
     summary_cols = prep.suite.summary_columns(modalities, list(prep.spaces))
     described = [
@@ -47,8 +48,9 @@ def write_outputs(prep, records: list[dict]) -> str:
     if any(c.key.startswith("precision_") for c in summary_cols):
         described.append("P/R: precision/recall of the unconditional samples in the same features")
     described += [f"{FEATURE_LABELS[s]} unavailable: {why}" for s, why in prep.unavailable.items()]
+    stats_by_table["summary"] = summarize(records, summary_cols)
     tables.append(write_tables(
-        summarize(records, summary_cols), summary_cols, out, "summary",
+        stats_by_table["summary"], summary_cols, out, "summary",
         caption=f"{title} summary ({data_text}; {samples_text}; {seeds_text}). Coh self: each modality "
         f"reconstructed from itself alone. " + ". ".join(described) + f". {LEGEND}.",
         constant={FEATURE_LABELS[s]: "unavailable" for s in prep.unavailable},
@@ -58,7 +60,7 @@ def write_outputs(prep, records: list[dict]) -> str:
         """Write one table and, with ``plot = (metric prefix, file stem, y label, figure caption, lower is
         better)``, its curve over the number of observed modalities at ``plots/<file stem>.png`` (``style``: the
         axis options of ``plot_by_size``)."""
-        stats = summarize(records, columns)
+        stats = stats_by_table[stem] = summarize(records, columns)
         tables.append(write_tables(stats, columns, out, stem, caption=f"{caption} {LEGEND}."))
         prefix, name, ylabel, figure, lower = plot
         if healthy:
@@ -94,8 +96,9 @@ def write_outputs(prep, records: list[dict]) -> str:
 
     if healthy:
         memory = healthy[0]["efficiency"]["memory"]
+        stats_by_table["efficiency"] = summarize(efficiency_records(healthy), EFFICIENCY_COLUMNS)
         tables.append(write_tables(
-            summarize(efficiency_records(healthy), EFFICIENCY_COLUMNS), EFFICIENCY_COLUMNS, out, "efficiency",
+            stats_by_table["efficiency"], EFFICIENCY_COLUMNS, out, "efficiency",
             caption=f"{title} cost ({data_text}; {seeds_text}), measured on {prep.device}: parameters, network "
             f"evaluations per generated sample, wall time and peak memory ({memory}; +MB: the peak above what the process "
             f"held when the stage began) of training (as recorded when the model was trained) and of evaluation "
@@ -119,20 +122,15 @@ def write_outputs(prep, records: list[dict]) -> str:
     timings = dict(prep.timings)
     for r in healthy:
         run = f"{r['model']}/seed{r['seed']}"
-        timings[f"{run} train ({r['stages']['model']})"] = r["efficiency"]["train_seconds"]
+        if r["efficiency"]["train_seconds"] is not None:  # a model handed to bench.evaluate was not trained here
+            timings[f"{run} train ({r['stages']['model']})"] = r["efficiency"]["train_seconds"]
         timings[f"{run} evaluate ({r['stages']['evaluation']})"] = r["efficiency"]["evaluate_seconds"]
-    save_json(
-        {"classifiers": prep.clf_record, "quality_unavailable": prep.unavailable, "timings_s": timings,
-         "failed": [{"model": r["model"], "seed": r["seed"], "status": r["status"],
-                     **{k: v for k, v in r["failure"].items() if k != "curves"}} for r in failed],
-         "records": [f"runs/{cfg.scale}/{r['model']}-seed{r['seed']}.json" for r in records],
-         "provenance": provenance(prep.device)},
-        out / "summary.json",
-    )
+    document = results_document(prep, records, stats_by_table, timings)
+    save_json(document, out / "results.json")
     lines = [tables[0].read_text(), f"classifier test accuracy: {accuracy}"]
     lines += [f"{stage}: {seconds:.1f} s" for stage, seconds in timings.items()]
     lines.append(
-        f"report: {report}; tables: {', '.join(p.name for p in tables)} (each also .tex, .csv); "
-        f"records: {out / 'runs' / cfg.scale}; plots: {out / 'plots'}; samples: {out / 'samples'}"
+        f"report: {report}; tables: {', '.join(p.name for p in tables)} (each also .tex, .csv); results: "
+        f"{out / 'results.json'}; records: {out / 'runs' / cfg.scale}; plots: {out / 'plots'}; samples: {out / 'samples'}"
     )
-    return "\n".join(lines)
+    return "\n".join(lines), document

@@ -5,6 +5,7 @@ and report (``bench.outputs``)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 import warnings
@@ -13,10 +14,8 @@ from pathlib import Path
 
 import torch
 
-import baselines  # noqa: F401  (registers the models)
-import bench.suites  # noqa: F401  (registers the suites)
-import mld  # noqa: F401  (registers the models)
 from bench.checkpoints import Checkpointer
+from bench.config import RunConfig
 from bench.data.dataset import MultimodalDataset
 from bench.data.files import load_dataset, manifest_path, save_dataset
 from bench.data.polymnist import dataset_sha256
@@ -26,15 +25,16 @@ from bench.interface import DataSpec, StageCache, build_model, generate_subsets
 from bench.metrics.coherence import CoherenceCounter, generation_pass
 from bench.metrics.features import ClassifierFeatures, FeatureExtractor, InceptionFeatures, find_inception_weights
 from bench.metrics.quality import FeatureCollector, RealFeatures, real_features
-from bench.executors import EXECUTORS
+from bench.executors import EXECUTORS, Work
+from bench.exports import check_export, export_model, read_export, resolve_export
 from bench.health import Diverged, TrainingMonitor
 from bench.logs import LOG, configure
 from bench.measure import StageCost
 from bench.overrides import apply_overrides, parse_overrides
 from bench.outputs import write_outputs
 from bench.plots import save_sample_grid
-from bench.registry import MODELS, SUITES
-from bench.run import RunConfig
+from bench.plugins import load_plugins
+from bench.registry import MODELS, SUITES, suite_models
 from bench.store import CacheWarning, Store, provenance, save_json, stable_hash, writable_folder
 from bench.versions import code_version
 from classifiers.nets import DigitClassifier
@@ -163,9 +163,13 @@ def load_real_features(test, data_key: str, name: str, space, store: Store, devi
 
 
 def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, data_key: str, store: Store, device):
-    """Fit model ``name`` with ``seed`` (or load its cached weights) and return it in eval mode on ``device``, with
-    its record (training record, config, measured cost, provenance) and whether it came from the cache."""
+    """Fit model ``name`` with ``seed`` (or load its cached weights, or its ``--checkpoint``) and return it in eval
+    mode on ``device``, with its record (training record, config, measured cost, provenance) and whether it came
+    from the cache. With ``--export`` the weights are exported too (``bench.exports``)."""
     model = build_model(name, spec, cfg.scale, parse_overrides(cfg.overrides).get(name, ()))
+    checkpoint = checkpoint_paths(cfg).get(name)
+    if checkpoint is not None:
+        return load_checkpoint(model, name, seed, checkpoint, data_key, device)
     model_cfg = model.cfg
     key = model_key(model, name, data_key, seed, cfg)
     stage_cache = model_stage_cache(store, data_key, cfg, device)
@@ -187,7 +191,30 @@ def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, dat
     check_finite(name, record["train"])  # models that do not report to the monitor
     model.load_state_dict(state)  # a cache hit; after a fresh fit this reloads the same weights
     model.to(device).eval()
-    return model, {**record, "key": key, "cached": ("models", key) in store.hits}
+    if cfg.export:
+        path = export_model(model, name, seed, cfg.export, spec=spec, data_key=data_key, extra={
+            "suite": spec.name, "scale": cfg.scale, "amp": cfg.amp, "train": record["train"],
+            "training_provenance": record["provenance"]})
+        LOG.info("%s seed %d: exported to %s", name, seed, path)
+    return model, {**record, "key": key, "stage": "cached" if ("models", key) in store.hits else "computed"}
+
+
+def load_checkpoint(model, name: str, seed: int, path: str, data_key: str, device) -> tuple[object, dict]:
+    """``model`` with the exported weights of ``--checkpoint name=path`` (checked: same model, config, code version,
+    data and seed), in eval mode on ``device``, and its record. Its evaluations are keyed by the weights' SHA-256."""
+    weights = resolve_export(name, path, seed)
+    meta, state = read_export(weights)
+    check_export(meta, name, model, data_key=data_key)
+    if meta["seed"] != seed:
+        raise BenchError(f"the {name} checkpoint {weights} was trained with seed {meta['seed']}, this job is seed {seed}",
+                         f"run with --seeds {meta['seed']}, or pass the export folder that holds every seed")
+    model.load_state_dict(state)
+    model.to(device).eval()
+    LOG.info("%s seed %d: weights from %s (no training)", name, seed, weights)
+    key = stable_hash("checkpoint", name, meta["weights_sha256"], data_key)
+    return model, {"train": meta["train"], "config": meta["config"], "seed": seed, "amp": meta.get("amp", "none"),
+                   "checkpoint": str(weights), "provenance": meta.get("training_provenance", {}), "key": key,
+                   "stage": "checkpoint"}
 
 
 def model_key(model, name: str, data_key: str, seed: int, cfg: RunConfig) -> str:
@@ -273,39 +300,60 @@ class Prepared:
     @property
     def jobs(self) -> list[tuple[str, int]]:
         """(model, seed) pairs of this run, in table order."""
-        names = model_names(self.cfg, self.suite, self.scale)
+        names = model_names(self.cfg, self.suite)
         return [(name, seed) for name in names for seed in (self.cfg.seeds or self.scale.seeds)]
 
 
-def model_names(cfg: RunConfig, suite, scale) -> tuple[str, ...]:
-    """The models a run trains: ``--models`` (``all``: every model of the suite), else the scale's list, else the
-    suite's."""
+def model_names(cfg: RunConfig, suite) -> tuple[str, ...]:
+    """The models a run trains: ``--models`` (``all``: every model tagged with the suite), else the models tagged
+    with the suite and this scale (``bench.registry.register_model``)."""
     if cfg.models == ("all",):
-        return tuple(suite.models)
-    return tuple(cfg.models or scale.models or suite.models)
+        return suite_models(suite.name)
+    return tuple(cfg.models) if cfg.models else suite_models(suite.name, cfg.scale)
 
 
-def check_request(cfg: RunConfig) -> tuple[object, object, tuple[str, ...]]:
-    """(suite, scale, model names) of the request, or a clear error for an unknown suite, scale, model or a bad
-    ``--set``, before any work."""
+def checkpoint_paths(cfg: RunConfig) -> dict[str, str]:
+    """``--checkpoint NAME=PATH`` as {name: path}, or a clear error for a malformed one."""
+    paths = {}
+    for item in cfg.checkpoints:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise BenchError(f"--checkpoint {item!r} is not NAME=PATH", "e.g. --checkpoint mopoe=exports/mopoe-seed0.safetensors")
+        paths[name.strip()] = path.strip()
+    return paths
+
+
+def check_request(cfg: RunConfig, given: tuple[str, ...] = ()) -> tuple[object, object, tuple[str, ...]]:
+    """(suite, scale, model names) of the request, or a clear error for an unknown suite, scale, model, a bad
+    ``--set`` or ``--checkpoint``, before any work. Loads the plug-ins first (``bench.plugins``). ``given`` names
+    models handed over as objects (``bench.evaluate``), which need no registration."""
+    load_plugins(cfg.include)
     suite = SUITES.get(cfg.suite)()
     if cfg.scale not in suite.scales:
         raise BenchError(f"suite {suite.name} has no scale {cfg.scale!r}", f"choose one of: {', '.join(suite.scales)}")
     scale = suite.scales[cfg.scale]
-    names = model_names(cfg, suite, scale)
+    names = model_names(cfg, suite)
+    if not names:
+        raise BenchError(f"no model is tagged for suite {suite.name} at scale {cfg.scale}", "name models with --models")
     for name in names:
-        MODELS.get(name)  # fail before any work on a typo
+        if name not in given:
+            MODELS.get(name)  # fail before any work on a typo
     for name, pairs in parse_overrides(cfg.overrides).items():  # a bad --set fails here, before any work
         if name not in names:
             raise BenchError(f"--set names {name}, which this run does not train", f"add {name} to --models")
         apply_overrides(MODELS.get(name).Config.preset(cfg.scale, suite.name), pairs)
+    for name, path in checkpoint_paths(cfg).items():
+        if name not in names:
+            raise BenchError(f"--checkpoint names {name}, which this run does not score", f"add {name} to --models")
+        if not Path(path).expanduser().exists():
+            raise BenchError(f"--checkpoint {name}={path}: no such file or folder", "give the path --export wrote")
     return suite, scale, names
 
 
-def prepare(cfg: RunConfig) -> Prepared:
-    """Check the request, then the shared stages: Inception weights (first, so a bad file fails at once), data,
-    classifiers, real test features per feature space."""
-    suite, scale, _ = check_request(cfg)
+def prepare(cfg: RunConfig, given: tuple[str, ...] = ()) -> Prepared:
+    """Check the request (``given``: see ``check_request``), then the shared stages: Inception weights (first, so a
+    bad file fails at once), data, classifiers, real test features per feature space."""
+    suite, scale, _ = check_request(cfg, given)
     writable_folder(cfg.out)
     device = resolve_device(cfg.device)
     store = Store(Path(cfg.out) / "cache", fresh=cfg.fresh)
@@ -401,6 +449,16 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
                   "failure": err.to_dict(), "curves": err.curves, "metrics": {}, "provenance": provenance(device)}
         save_json(record, path)
         return record
+    return score(prep, name, seed, model, model_record)
+
+
+def score(prep: Prepared, name: str, seed: int, model, model_record: dict) -> dict:
+    """Evaluate a trained ``model`` (or load its evaluation), draw its sample grid, and write its record to
+    ``<out>/<suite>/runs/<scale>/<name>-seed<seed>.json``; return the record. ``model_record`` says where the
+    weights came from: its ``key`` (which keys the evaluation), ``train`` record, ``provenance`` and ``stage``
+    ("computed", "cached", "checkpoint" or "given")."""
+    cfg, device = prep.cfg, prep.device
+    path = prep.out / "runs" / cfg.scale / f"{name}-seed{seed}.json"
     evaluation, eval_cached = evaluate_model(prep, name, seed, model, model_record["key"])
     grid = prep.out / "samples" / f"{name}-{cfg.scale}-seed{seed}.png"
     if not (eval_cached and grid.exists()):
@@ -429,8 +487,7 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
             "evaluate_added_memory_mb": added_memory(eval_cost),
             "memory": eval_cost["memory"],
         },
-        "stages": {"model": "cached" if model_record["cached"] else "computed",
-                   "evaluation": "cached" if eval_cached else "computed"},
+        "stages": {"model": model_record["stage"], "evaluation": "cached" if eval_cached else "computed"},
         "model_record": model_record,
         "evaluation_key": evaluation["key"],
         "classifiers": {"key": prep.clf_record["key"], "test_accuracy": prep.clf_record["test_accuracy"]},
@@ -440,7 +497,7 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
         "provenance": provenance(device),  # of this record's writing; each number's own below
         "metrics_provenance": evaluation["provenance"],  # the evaluation stage that computed "metrics"
         "training_provenance": model_record["provenance"],  # the training stage that produced the weights
-        "from_cache": eval_cached and model_record["cached"],
+        "from_cache": eval_cached and model_record["stage"] == "cached",
     }
     save_json(record, path)
     return record
@@ -474,22 +531,24 @@ def check_finite(name: str, train: dict) -> None:
 
 @dataclass
 class RunOutcome:
-    """What ``run`` returns: the text report printed at the end, and one line per (model, seed) that failed (their
-    rows read "diverged"; the tables are written all the same)."""
+    """What ``run`` returns: the text report printed at the end, one line per (model, seed) that failed (their rows
+    read "diverged"; the tables are written all the same), and the results file's content (``bench.results``)."""
 
     report: str
     failures: list[str]
+    results: dict
 
 
 def run(cfg: RunConfig) -> RunOutcome:
-    """Run every stage for ``cfg``, write tables, plots and report to disk, and return the text report and the
-    failures."""
+    """Run every stage for ``cfg``, write tables, plots, report and results file to disk, and return them."""
     prep = prepare(cfg)
-    records = EXECUTORS.get(cfg.executor)(cfg, prep)
+    work = Work(prep.jobs, functools.partial(run_one, prep), job, prep.out / "jobs")
+    records = EXECUTORS.get(cfg.executor)(cfg, work)
     computed = [r for r in records if r.get("from_cache") is False]
     LOG.info("%d of %d (model, seed) results computed in this run, %d served from the cache", len(computed),
              len(records), sum(bool(r.get("from_cache")) for r in records))
     failures = [
         f"{r['model']} seed {r['seed']}: {r['failure']['message']}" for r in records if r.get("status", "ok") != "ok"
     ]
-    return RunOutcome(write_outputs(prep, records), failures)
+    report, results = write_outputs(prep, records)
+    return RunOutcome(report, failures, results)

@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 import torch
 
+from bench.config import RunConfig
 from bench.data.dataset import MultimodalDataset, random_subset
 from bench.health import TrainingMonitor
 from bench.interface import DataSpec, build_model
@@ -41,7 +42,6 @@ from bench.metrics.quality import FeatureCollector, RealFeatures, extract, score
 from bench.metrics.subsets import all_subsets
 from bench.overrides import parse_overrides
 from bench.registry import MODELS
-from bench.run import RunConfig
 from bench.store import Store
 from classifiers.nets import DigitClassifier
 from classifiers.train import train_classifiers

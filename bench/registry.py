@@ -1,9 +1,10 @@
-"""A generic name -> object registry with close-match errors (one instance per kind of plug-in)."""
+"""A generic name -> object registry with close-match errors (one instance per kind of plug-in), and the model
+registry's tags: which suites and scales a model's rows belong to."""
 
 from __future__ import annotations
 
 import difflib
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from bench.errors import BenchError
 
@@ -11,23 +12,30 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Objects registered under unique names, e.g. ``@MODELS.register("mopoe")``."""
+    """Objects registered under unique names with optional tags, e.g. ``@MODELS.register("mopoe", scales=(...))``."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._tags: dict[str, dict[str, Any]] = {}
 
-    def register(self, name: str) -> Callable[[T], T]:
-        if not name or name != name.strip() or "/" in name or "," in name:
-            raise ValueError(f"invalid {self.kind} name {name!r}: no spaces, '/' or ','")
+    def register(self, name: str, **tags: Any) -> Callable[[T], T]:
+        if not name or name != name.strip() or "/" in name or "," in name or "=" in name:
+            raise ValueError(f"invalid {self.kind} name {name!r}: no spaces, '/', ',' or '='")
 
         def decorator(obj: T) -> T:
             if name in self._items and self._items[name] is not obj:
                 raise ValueError(f"{self.kind} {name!r} is already registered to {self._items[name]!r}; cannot add {obj!r}")
             self._items[name] = obj
+            self._tags[name] = tags
             return obj
 
         return decorator
+
+    def tags(self, name: str) -> dict[str, Any]:
+        """The tags ``name`` was registered with (``{}`` if none)."""
+        self.get(name)
+        return dict(self._tags[name])
 
     def get(self, name: str) -> T:
         if name not in self._items:
@@ -48,7 +56,28 @@ class Registry(Generic[T]):
     def unregister(self, name: str) -> None:
         """Remove an entry (tests register temporary models)."""
         self._items.pop(name, None)
+        self._tags.pop(name, None)
 
 
 MODELS: Registry = Registry("model")
 SUITES: Registry = Registry("suite")
+PAPER_SUITES = ("polymnist", "mnist_svhn")  # the suites of MLD's comparison (arXiv 2306.04445, Sec. 5): built-ins' tag
+
+
+def register_model(name: str, *, suites: tuple[str, ...] = (), scales: tuple[str, ...] = ()) -> Callable[[T], T]:
+    """``@register_model("mine", suites=("polymnist",), scales=("default", "paper"))`` registers a model class (see
+    ``bench.interface.build_model``). Any registered model runs when named (``--models mine``); the tags add it to the
+    runs that name none: ``scales`` are the scales whose default list it joins on the ``suites`` it is tagged with,
+    and every tagged suite's ``--models all`` includes it."""
+    unknown = sorted(set(scales) - {"quick", "default", "paper"})
+    if unknown:
+        raise ValueError(f"register_model({name!r}): unknown scale(s) {unknown}; use quick, default, paper")
+    return MODELS.register(name, suites=tuple(suites), scales=tuple(scales))
+
+
+def suite_models(suite: str, scale: str | None = None) -> tuple[str, ...]:
+    """The registered models tagged with ``suite`` (and, given ``scale``, with that scale), by name."""
+    return tuple(
+        name for name in MODELS.names()
+        if suite in MODELS.tags(name).get("suites", ()) and (scale is None or scale in MODELS.tags(name).get("scales", ()))
+    )

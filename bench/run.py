@@ -1,4 +1,5 @@
-"""``python -m bench.run --suite polymnist``: data -> classifiers -> models -> coherence and quality -> tables.
+"""``mm-bench --suite polymnist`` (or ``python -m bench.run``): data -> classifiers -> models -> coherence and
+quality -> tables. A thin layer over ``bench.api.run_suite``.
 
 Every stage output is cached under ``<out>/cache/<stage>/<key>`` where the key hashes the stage config and
 its upstream keys, so a rerun skips finished stages and a changed config recomputes only what it touches.
@@ -9,8 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Sequence
+
+from bench.config import RunConfig
+from bench.errors import BenchError
 
 EPILOG = """examples:
   python -m bench.run --suite polymnist                      # embedded default data: MLD, MoPoE, MVTCAE, MMVAE+
@@ -24,77 +27,57 @@ EPILOG = """examples:
   python -m bench.run --suite mnist_svhn --data-root ~/data --download   # real MNIST + SVHN
   python -m bench.run --suite polymnist --scale paper --plan # predicted time and memory of every stage
   python -m bench.run --list                                 # registered suites and models, cached runs
+  mm-bench --suite polymnist --include my_model.py --models mine     # a model from your own file
+  mm-bench --suite polymnist --export exports                # also write every trained model (safetensors)
+  mm-bench --suite polymnist --models mopoe --checkpoint mopoe=exports   # score exported weights, no training
 """
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    """One invocation of the suite runner (built from the command line by ``from_cli``)."""
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The ``RunConfig`` of parsed command-line arguments, or a clear error for a malformed list."""
 
-    suite: str
-    scale: str = "default"
-    models: tuple[str, ...] | None = None  # None: the suite's model list
-    seeds: tuple[int, ...] | None = None  # None: the scale's seeds
-    device: str = "auto"
-    data_root: str | None = None
-    out: str = "results"
-    progress: bool = True
-    inception_weights: str | None = None  # None: $BENCH_INCEPTION_WEIGHTS, then the torch hub cache
-    download: bool = False  # fetch the suite's public files into data_root first (torchvision's downloaders)
-    fresh: bool = False  # recompute every stage, overwriting the cache
-    amp: str = "none"  # "bf16": models train and generate under torch.autocast(bfloat16); metrics stay float32
-    executor: str = "local"  # bench.executors: local, submitit-local, slurm
-    slurm_partition: str | None = None
-    slurm_gpus: int = 1
-    slurm_time: int = 24 * 60  # minutes per (model, seed) job
-    overrides: tuple[str, ...] = ()  # "model.field=value" config overrides (bench.overrides), after the presets
-    checkpoint_minutes: float = 10.0  # a training saves a resumable checkpoint this often (bench.checkpoints)
-    keep_checkpoints: bool = False  # keep each stage's last checkpoint after it completes
-    verbosity: int = 0  # -1: warnings only (-q), 0: one line per stage, 1: debug (-v)
+    def split(text: str | None) -> list[str] | None:
+        return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
-    @classmethod
-    def from_cli(cls, args: argparse.Namespace) -> "RunConfig":
-        from bench.errors import BenchError
-
-        def split(text: str | None) -> list[str] | None:
-            return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
-
-        for flag, text in (("--seeds", args.seeds), ("--models", args.models)):
-            if text is not None and not split(text):
-                raise BenchError(f"{flag} {text!r} names nothing", f"give a comma-separated list, or leave {flag} out for the defaults")
-        seeds = split(args.seeds)
-        try:
-            seed_values = None if seeds is None else tuple(int(s) for s in seeds)
-        except ValueError:
-            raise BenchError(f"--seeds {args.seeds!r} is not a comma-separated list of integers", "e.g. --seeds 0,1,2") from None
-        models = split(args.models)
-        return cls(
-            suite=args.suite,
-            scale=args.scale,
-            models=None if models is None else tuple(models),
-            seeds=seed_values,
-            device=args.device,
-            data_root=args.data_root,
-            out=args.out,
-            progress=not args.no_progress,
-            inception_weights=args.inception_weights,
-            download=args.download,
-            fresh=args.fresh,
-            amp=args.amp,
-            executor=args.executor,
-            slurm_partition=args.slurm_partition,
-            slurm_gpus=args.slurm_gpus,
-            slurm_time=args.slurm_time,
-            overrides=tuple(args.set),
-            checkpoint_minutes=args.checkpoint_every,
-            keep_checkpoints=args.keep_checkpoints,
-            verbosity=-1 if args.quiet else 1 if args.verbose else 0,
-        )
+    for flag, text in (("--seeds", args.seeds), ("--models", args.models)):
+        if text is not None and not split(text):
+            raise BenchError(f"{flag} {text!r} names nothing", f"give a comma-separated list, or leave {flag} out for the defaults")
+    seeds = split(args.seeds)
+    try:
+        seed_values = None if seeds is None else tuple(int(s) for s in seeds)
+    except ValueError:
+        raise BenchError(f"--seeds {args.seeds!r} is not a comma-separated list of integers", "e.g. --seeds 0,1,2") from None
+    models = split(args.models)
+    return RunConfig(
+        suite=args.suite,
+        scale=args.scale,
+        models=None if models is None else tuple(models),
+        seeds=seed_values,
+        device=args.device,
+        data_root=args.data_root,
+        out=args.out,
+        progress=not args.no_progress,
+        inception_weights=args.inception_weights,
+        download=args.download,
+        fresh=args.fresh,
+        amp=args.amp,
+        executor=args.executor,
+        slurm_partition=args.slurm_partition,
+        slurm_gpus=args.slurm_gpus,
+        slurm_time=args.slurm_time,
+        overrides=tuple(args.set),
+        checkpoint_minutes=args.checkpoint_every,
+        keep_checkpoints=args.keep_checkpoints,
+        verbosity=-1 if args.quiet else 1 if args.verbose else 0,
+        include=tuple(args.include),
+        checkpoints=tuple(args.checkpoint),
+        export=args.export,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.run",
+        prog="mm-bench",
         description="Train every model of a suite, score coherence with per-modality classifiers, write tables.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -126,6 +109,22 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument(
         "--list", action="store_true", help="print the registered suites and models and the runs cached in --out, then exit"
     )
+    what.add_argument(
+        "--include", action="append", default=[], metavar="PATH",
+        help="import a .py file or package folder first, so that the models it registers (bench.register_model) "
+        "can be named in --models (repeatable); installed packages register through the entry-point group "
+        "mm_latent_bench.models",
+    )
+    what.add_argument(
+        "--checkpoint", action="append", default=[], metavar="NAME=PATH",
+        help="score model NAME with weights exported by --export (a .safetensors file, or the export folder holding "
+        "every seed) instead of training it; refused if its config, data or code version differ (repeatable)",
+    )
+    what.add_argument(
+        "--export", metavar="DIR",
+        help="write every trained model to DIR as NAME-seedS.safetensors + NAME-seedS.json (config, data key, versions)",
+    )
+    what.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     what.add_argument("--fresh", action="store_true", help="recompute every stage, ignoring (and overwriting) the cache")
     what.add_argument(
         "--plan", action="store_true",
@@ -186,14 +185,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def print_registries() -> None:
-    import baselines  # noqa: F401  (registers the VAEs)
-    import bench.suites  # noqa: F401  (registers the suites)
-    import mld  # noqa: F401  (registers the MLD models)
+def _version() -> str:
+    from bench.results import package_version
+
+    return package_version()
+
+
+def print_registries(include: Sequence[str]) -> None:
+    """The registered suites, and each model with the suites and scales it is tagged for."""
+    from bench.plugins import load_plugins
     from bench.registry import MODELS, SUITES
 
+    load_plugins(include)
     print("suites:", ", ".join(SUITES.names()))
-    print("models:", ", ".join(MODELS.names()))
+    print("models:")
+    for name in MODELS.names():
+        tags = MODELS.tags(name)
+        where = f"suites {', '.join(tags.get('suites', ())) or '-'}; scales {', '.join(tags.get('scales', ())) or '-'}"
+        print(f"  {name} ({MODELS.get(name).__module__}; {where})")
 
 
 def print_cached_runs(out: str) -> None:
@@ -243,7 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list:
-        print_registries()
+        try:
+            print_registries(args.include)
+        except BenchError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         print_cached_runs(args.out)
         return 0
     if not args.suite:
@@ -251,20 +264,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: --suite is required (see --list)", file=sys.stderr)
         return 2
 
-    from bench.errors import BenchError
+    from bench.api import run_suite
     from bench.logs import LOG, configure
     from bench.store import writable_folder
 
     log_file = None
     try:
-        cfg = RunConfig.from_cli(args)
+        cfg = config_from_args(args)
         log_file = configure(writable_folder(cfg.out), verbosity=cfg.verbosity)
-        LOG.info("python -m bench.run %s (log: %s)", " ".join(argv if argv is not None else sys.argv[1:]), log_file)
+        LOG.info("mm-bench %s (log: %s)", " ".join(argv if argv is not None else sys.argv[1:]), log_file)
         if args.plan:
             return print_plan(cfg)
-        from bench.pipeline import run
-
-        outcome = run(cfg)
+        results = run_suite(cfg)
     except BenchError as err:
         if log_file is None:  # the log is not open yet: a bad flag or --out
             print(f"error: {err}", file=sys.stderr)
@@ -274,11 +285,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         LOG.error("interrupted: finished stages and training checkpoints are kept; rerun the same command to resume")
         return 130
-    print(outcome.report)
-    if outcome.failures:
+    print(results.report)
+    if results.failures:
         LOG.error(
             "error: %d training(s) failed and their rows read 'diverged' (no numbers): %s",
-            len(outcome.failures), "; ".join(outcome.failures),
+            len(results.failures), "; ".join(results.failures),
         )
         return 1
     LOG.info("done: %s", cfg.out)

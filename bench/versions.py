@@ -29,7 +29,8 @@ PACKAGES = ("bench", "baselines", "mld", "classifiers")
 PLUMBING = frozenset({
     "bench.checkpoints", "bench.devices", "bench.errors", "bench.executors", "bench.health", "bench.interface",
     "bench.locks", "bench.logs", "bench.measure", "bench.outputs", "bench.overrides", "bench.pipeline", "bench.plots",
-    "bench.registry", "bench.run", "bench.store", "bench.tables", "bench.versions",
+    "bench.registry", "bench.run", "bench.store", "bench.tables", "bench.versions", "bench.config", "bench.plugins",
+    "bench.api", "bench.exports", "bench.results",
 })
 ROOT = Path(__file__).resolve().parent.parent
 FINGERPRINTS = Path(__file__).resolve().parent / "fingerprints.json"
@@ -104,23 +105,26 @@ class Component:
 def components() -> list[Component]:
     """Every versioned component: the registered models, MLD's autoencoders, the classifiers, each suite's data
     and the evaluation."""
-    import baselines  # noqa: F401  (registers the models)
-    import bench.suites  # noqa: F401  (registers the suites)
-    import mld  # noqa: F401
     from bench.pipeline import EVALUATION_VERSION
+    from bench.plugins import load_builtins
     from bench.registry import MODELS, SUITES
     from classifiers.train import CLASSIFIER_VERSION
     from mld.autoencoders import AUTOENCODER_VERSION
 
+    load_builtins()
     out = []
     for name in MODELS.names():
         cls = MODELS.get(name)
+        if not _ours(cls.__module__):  # a plug-in's versions are its own package's business
+            continue
         roots = {k.__module__ for k in (*cls.__mro__, *cls.Config.__mro__)}
         out.append(Component(f"model {name}", code_version(cls), tuple(sorted(roots))))
     out.append(Component("mld autoencoders", AUTOENCODER_VERSION, ("mld.autoencoders",)))
     out.append(Component("classifiers", CLASSIFIER_VERSION, ("classifiers.train",)))
     for name in SUITES.names():
         suite = SUITES.get(name)()
+        if not _ours(type(suite).__module__):
+            continue
         out.append(Component(f"data {name}", suite.data_version, (type(suite).__module__, *suite.data_modules)))
     out.append(Component("evaluation", EVALUATION_VERSION, ("bench.metrics.coherence", "bench.metrics.quality")))
     return out

@@ -26,12 +26,12 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from bench.config import RunConfig
 from bench.data.dataset import quantize, random_subset, to_float
 from bench.data.polymnist import build_embedded
 from bench.interface import generate_subsets
 from bench.metrics.coherence import evaluate_coherence, scored_pairs
 from bench.metrics.subsets import all_subsets
-from bench.run import RunConfig
 
 
 class Quantized(nn.Module):

@@ -29,13 +29,14 @@ from pathlib import Path
 
 import torch
 
+from bench.config import RunConfig
 from bench.data.dataset import quantize, random_subset
 from bench.health import TrainingMonitor
 from bench.interface import build_model
 from bench.overrides import parse_overrides
 from bench.pipeline import prepare
-from bench.run import RunConfig
 from bench.plots import save_figure
+from bench.registry import suite_models
 from bench.store import provenance, save_json
 
 
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     prep = prepare(RunConfig(suite=args.suite, scale=args.scale, device=args.device, out=args.cache, progress=args.progress))
     overrides = parse_overrides(args.set)
-    names = args.models.split(",") if args.models else list(prep.scale.models or prep.suite.models)
+    names = args.models.split(",") if args.models else list(suite_models(args.suite, args.scale))
     results = [
         curve(prep, name, overrides.get(name, []), seed=args.seed, every=args.every, n_eval=args.n_eval,
               progress=args.progress)

@@ -2,7 +2,7 @@
 
     python -m bench.run --suite polymnist --plan --out fresh        # on an empty --out: every stage is predicted
     python -m bench.run --suite polymnist --out fresh               # the run itself
-    python -m benchmarks.plan_vs_run fresh/polymnist/plan-default.json fresh/polymnist/summary.json \
+    python -m benchmarks.plan_vs_run fresh/polymnist/plan-default.json fresh/polymnist/results.json \
         --json results/plans/polymnist-default-vs-run.json
 
 Stages are matched by name (the run's ``<model>/seed<s> train`` and ``evaluate`` timings against the plan's
@@ -43,7 +43,7 @@ def compare(plan: dict, summary: dict) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("plan", help="plan-<scale>.json written by --plan")
-    parser.add_argument("summary", help="summary.json of the run")
+    parser.add_argument("summary", help="results.json of the run (or summary.json of a run written before it)")
     parser.add_argument("--json", default=None, help="write the comparison here")
     args = parser.parse_args(argv)
     plan, summary = (json.loads(Path(p).read_text()) for p in (args.plan, args.summary))

@@ -31,7 +31,7 @@ from bench.interface import (
     DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_subsets, check_training_data,
 )
 from bench.metrics.subsets import all_subsets
-from bench.registry import MODELS
+from bench.registry import PAPER_SUITES, register_model
 from bench.seeding import reinitialize
 from mld import samplers
 from mld.autoencoders import AUTOENCODER_VERSION, AutoencoderConfig, build_autoencoders, train_autoencoders
@@ -144,7 +144,7 @@ class MLDConfig(ModelConfig):
             raise BenchError(f"mld: d = {self.d} is not a probability", "choose d in [0, 1] (0.2 PolyMNIST, 0.5 MNIST-SVHN)")
 
 
-@MODELS.register("mld")
+@register_model("mld", suites=PAPER_SUITES, scales=("quick", "default", "paper"))
 class MLD(nn.Module):
     """MLD with multi-time masked training (MLD code ``src/models/MLD.py``, ``src/components/mm_sde.py``)."""
 
@@ -492,7 +492,7 @@ class MLDUniConfig(MLDConfig):
     DATASETS: ClassVar[dict[str, dict]] = _ablation_datasets(MLDConfig.DATASETS)
 
 
-@MODELS.register("mld_in")
+@register_model("mld_in", suites=PAPER_SUITES, scales=("paper",))
 class MLDIn(MLD):
     """MLD-IN (MLD code ``src/models/MLD_inpaint.py``): joint training with one scalar time; conditioning by RePaint
     replacement with observed latents re-noised to the current time (clean on the last step, as the reference)."""
@@ -514,7 +514,7 @@ class MLDIn(MLD):
         return torch.ones(observed.shape[0], 1, device=observed.device)
 
 
-@MODELS.register("mld_uni")
+@register_model("mld_uni", suites=PAPER_SUITES, scales=("paper",))
 class MLDUni(MLD):
     """MLD-UNI (MLD code ``src/models/MLD_uni.py``): an independent time per modality in training, no masking;
     sampled like MLD."""

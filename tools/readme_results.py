@@ -6,7 +6,8 @@
 A generated block is delimited by ``<!-- generated from results/<...>/summary.md -->`` (or a learning-curve study,
 ``results/learning_curves/<suite>.json``, a ``--plan`` output, ``benchmarks.plan_vs_run`` or
 ``benchmarks.eval_vs_multivae`` JSON) and ``<!-- end generated -->``. From a ``summary.md`` it holds the run's
-Markdown table and, from the ``summary.json`` beside it, the wall time of every stage; from a learning-curve study,
+Markdown table and, from the ``results.json`` beside it (``summary.json`` for runs written before it), the wall time
+of every stage; from a learning-curve study,
 each model's last evaluation (steps, training seconds, k = 1 and self-reconstruction coherence) and the first step
 at which k = 1 reached 0.2. Numbers in the README are never typed by hand.
 """
@@ -31,9 +32,9 @@ def table_of(summary_md: Path) -> str:
     return "\n".join(lines)
 
 
-def timings_of(summary_json: Path) -> str:
-    """One line of stage wall times from ``summary.json`` (seconds, rounded)."""
-    timings = json.loads(summary_json.read_text())["timings_s"]
+def timings_of(run_json: Path) -> str:
+    """One line of stage wall times from a run's ``results.json`` (or older ``summary.json``; seconds, rounded)."""
+    timings = json.loads(run_json.read_text())["timings_s"]
     return "Wall time per stage (2 CPU cores): " + "; ".join(f"{stage} {seconds:.0f} s" for stage, seconds in timings.items()) + "."
 
 
@@ -128,8 +129,9 @@ def render(source: str, root: Path = ROOT) -> str:
                     "baselines_vs_multivae": step_speed_of}.get(kind, curves_of)
         return renderer(path) + "\n"
     body = table_of(path) + "\n"
-    if path.with_suffix(".json").exists():
-        body += "\n" + timings_of(path.with_suffix(".json")) + "\n"
+    run_json = next((p for p in (path.parent / "results.json", path.with_suffix(".json")) if p.exists()), None)
+    if run_json is not None:
+        body += "\n" + timings_of(run_json) + "\n"
     return body
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bench.data.dataset import MultimodalDataset, random_subset
 from bench.registry import SUITES
-from bench.suites.common import ALL_MODELS, SuiteScale, standard_scales
+from bench.suites.common import SuiteScale, standard_scales
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,6 @@ class MNISTSVHNSuite:
     data_seed: int = 0
     dm: int = 20  # pairs per instance with the real files (MoPoE, MLD)
     stand_in_dm: int = 5  # the stand-in has 4,000 train digits: 20,000 pairs
-    models: tuple[str, ...] = ALL_MODELS
     data_version: int = 2  # in the data key: raise it with any change to what the data builders produce (bench.versions)
     data_modules: tuple[str, ...] = ("bench.data.mnist_svhn",)  # 2: the stand-in's light-on-dark share
     scales: dict[str, SuiteScale] = field(

@@ -3,8 +3,8 @@
 import torch
 
 import bench.suites  # noqa: F401  (registers the suites)
+from bench.config import RunConfig
 from bench.pipeline import MixedPrecisionModel
-from bench.run import RunConfig
 
 
 class Recorder:

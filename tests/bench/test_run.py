@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
+from bench.devices import usable_cpus
 from bench.run import main
 
 
@@ -29,13 +30,6 @@ def no_inception_weights(tmp_path_factory):
         patch.delenv("BENCH_INCEPTION_WEIGHTS", raising=False)
         patch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch-home")))
         yield
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("results")
-    code = main(["--suite", "polymnist", "--scale", "quick", "--out", str(out), "--no-progress", "--device", "cpu"])
-    return code, out
 
 
 def test_quick_run_writes_tables_records_and_samples(quick_run):
@@ -138,7 +132,7 @@ def test_inception_weights_add_a_fid_feature_space(tmp_path):
     without one there is only "clf". (The pool3 features themselves are tested in metrics/test_features.py.)"""
     from bench.metrics.features import fid_inception_net
     from bench.pipeline import feature_spaces, load_inception
-    from bench.run import RunConfig
+    from bench.config import RunConfig
     from classifiers.nets import DigitClassifier
 
     clfs = {"m0": DigitClassifier(), "m1": DigitClassifier()}
@@ -264,19 +258,13 @@ def test_list_shows_cached_runs(quick_run, capsys):
     assert "polymnist" in line and "quick" in line
 
 
-def copy_shared_stages(results: Path, out: Path) -> None:
-    """Reuse the quick run's data, classifiers and real features (what every job needs) in a new output folder."""
-    for stage in ("data", "classifiers", "features"):
-        shutil.copytree(results / "cache" / stage, out / "cache" / stage)
-
-
-def test_a_run_killed_during_training_finishes_on_rerun_with_the_same_results(quick_run, tmp_path):
+def test_a_run_killed_during_training_finishes_on_rerun_with_the_same_results(quick_run, tmp_path, copy_stages):
     """SIGKILL while MLD's score network trains (its autoencoder stage saved, the score network checkpointed at
     every epoch); the rerun reuses that stage, resumes the score network from its checkpoint and ends with the same
     numbers as the uninterrupted quick run."""
     _, results = quick_run
     out = tmp_path / "out"
-    copy_shared_stages(results, out)
+    copy_stages(results, out)
     argv = [sys.executable, "-m", "bench.run", "--suite", "polymnist", "--scale", "quick", "--models", "mld",
             "--out", str(out), "--no-progress", "--device", "cpu", "--checkpoint-every", "0"]
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
@@ -301,11 +289,11 @@ def test_a_run_killed_during_training_finishes_on_rerun_with_the_same_results(qu
     assert not list((out / "cache" / "checkpoints").glob("*.ckpt"))
 
 
-def test_submitit_jobs_run_in_their_own_processes_and_match_a_local_run(quick_run, tmp_path):
+def test_submitit_jobs_run_in_their_own_processes_and_match_a_local_run(quick_run, tmp_path, copy_stages):
     pytest.importorskip("submitit")
     _, results = quick_run
     out = tmp_path / "out"
-    copy_shared_stages(results, out)
+    copy_stages(results, out)
     argv = ["--suite", "polymnist", "--scale", "quick", "--models", "mopoe", "--seeds", "0,1", "--no-progress",
             "--device", "cpu"]
     assert main([*argv, "--executor", "submitit-local", "--out", str(out)]) == 0
@@ -314,6 +302,7 @@ def test_submitit_jobs_run_in_their_own_processes_and_match_a_local_run(quick_ru
     for seed in (0, 1):
         record = json.loads((out / "polymnist" / "runs" / "quick" / f"mopoe-seed{seed}.json").read_text())
         assert record["stages"]["model"] == "computed"
+        assert record["provenance"]["threads"] == max(1, usable_cpus() // 2)  # the two jobs share the CPUs
         pids.add(record["provenance"]["pid"])
     assert len(pids) == 2 and os.getpid() not in pids
     jobs = pd.read_csv(out / "polymnist" / "coherence.csv")
@@ -325,32 +314,36 @@ def test_submitit_jobs_run_in_their_own_processes_and_match_a_local_run(quick_ru
 
 
 def test_cli_flags_reach_the_config():
-    from bench.run import RunConfig, build_parser
+    from bench.config import RunConfig
+    from bench.run import build_parser, config_from_args
 
     args = build_parser().parse_args(["--suite", "polymnist", "--fresh", "--amp", "bf16", "--executor", "slurm",
                                       "--slurm-partition", "gpu", "--slurm-gpus", "2", "--slurm-time", "90"])
-    cfg = RunConfig.from_cli(args)
+    cfg = config_from_args(args)
     assert (cfg.fresh, cfg.amp, cfg.executor, cfg.slurm_partition, cfg.slurm_gpus, cfg.slurm_time) == (
         True, "bf16", "slurm", "gpu", 2, 90)
     args = build_parser().parse_args(["--suite", "polymnist", "-q", "--checkpoint-every", "2.5", "--keep-checkpoints"])
-    cfg = RunConfig.from_cli(args)
+    cfg = config_from_args(args)
     assert (cfg.verbosity, cfg.checkpoint_minutes, cfg.keep_checkpoints) == (-1, 2.5, True)
-    assert RunConfig.from_cli(build_parser().parse_args(["--suite", "polymnist", "-v"])).verbosity == 1
+    assert config_from_args(build_parser().parse_args(["--suite", "polymnist", "-v"])).verbosity == 1
 
 
 def test_models_all_and_set_overrides_reach_the_models():
     from bench.pipeline import model_names
     from bench.registry import SUITES
-    from bench.run import RunConfig, build_parser
+    from bench.config import RunConfig
+    from bench.run import build_parser, config_from_args
 
     suite = SUITES.get("polymnist")()
     args = build_parser().parse_args(["--suite", "polymnist", "--models", "all", "--set", "mld.autoencoder.latent_dim=16",
                                       "--set", "mopoe.lr=3e-3"])
-    cfg = RunConfig.from_cli(args)
-    assert model_names(cfg, suite, suite.scales["default"]) == suite.models
+    cfg = config_from_args(args)
+    assert model_names(cfg, suite) == (
+        "mld", "mld_in", "mld_uni", "mmvae", "mmvae_plus", "mopoe", "mvae", "mvtcae", "nexus")
     assert cfg.overrides == ("mld.autoencoder.latent_dim=16", "mopoe.lr=3e-3")
     default = RunConfig(suite="polymnist")
-    assert model_names(default, suite, suite.scales["default"]) == ("mld", "mopoe", "mvtcae", "mmvae_plus")
+    assert model_names(default, suite) == ("mld", "mmvae_plus", "mopoe", "mvtcae")
+    assert model_names(RunConfig(suite="polymnist", scale="quick"), suite) == ("mld", "mopoe")
 
 
 @pytest.mark.parametrize("override, message", [
@@ -437,7 +430,9 @@ def test_a_diverged_training_reads_diverged_without_numbers_and_fails_the_run(qu
     assert (summary[summary.model == "mvae"]["status"] == "diverged at epoch 1 (training)").all()
     assert (root / "plots" / "loss_curves.png").stat().st_size > 0
     assert not (root / "samples" / "mvae-quick-seed0.png").exists()
-    assert json.loads((root / "summary.json").read_text())["failed"][0]["model"] == "mvae"
+    runs = {r["model"]: r for r in json.loads((root / "results.json").read_text())["runs"]}
+    assert runs["mvae"]["status"] == "diverged" and runs["mvae"]["metrics"] == {} and runs["mvae"]["failure"]["epoch"] == 1
+    assert runs["mopoe"]["status"] == "ok"
 
 
 def test_out_that_is_a_file_or_cannot_be_written_is_one_clear_error(tmp_path, capsys):
@@ -472,10 +467,10 @@ def test_outputs_are_readable_by_others(quick_run):
         assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
 
 
-def test_two_runs_on_one_out_compute_each_stage_once(quick_run, tmp_path):
+def test_two_runs_on_one_out_compute_each_stage_once(quick_run, tmp_path, copy_stages):
     _, results = quick_run
     out = tmp_path / "out"
-    copy_shared_stages(results, out)
+    copy_stages(results, out)
     argv = [sys.executable, "-m", "bench.run", "--suite", "polymnist", "--scale", "quick", "--models", "mopoe",
             "--seeds", "7", "--set", "mopoe.epochs=2", "--out", str(out), "--no-progress", "--device", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

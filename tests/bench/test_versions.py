@@ -3,8 +3,8 @@ and a version change changes the model's cache key."""
 
 import json
 
+from bench.config import RunConfig
 from bench.interface import DataSpec, build_model
-from bench.run import RunConfig
 from bench.versions import FINGERPRINTS, code_version, components, current, source_digest, stale
 
 

@@ -18,7 +18,7 @@ def test_a_stale_block_is_rewritten_from_its_source_and_reported(tmp_path, capsy
     run = tmp_path / "results" / "s"
     run.mkdir(parents=True)
     (run / "summary.md").write_text("Caption.\n\n| Model | Coh k=1 ↑ |\n|:--|:--|\n| mld | 0.412 |\n")
-    (run / "summary.json").write_text(json.dumps({"timings_s": {"classifiers": 31.2, "mld/seed0 train (computed)": 300.4}}))
+    (run / "results.json").write_text(json.dumps({"timings_s": {"classifiers": 31.2, "mld/seed0 train (computed)": 300.4}}))
     readme = tmp_path / "README.md"
     readme.write_text("Intro\n<!-- generated from results/s/summary.md -->\n| mld | 0.999 |\n<!-- end generated -->\nEnd\n")
     new = regenerate(readme.read_text(), tmp_path)

@@ -1,0 +1,80 @@
+"""--export then --checkpoint: the same metrics without training; mismatched or damaged checkpoints are refused."""
+
+import json
+
+import pytest
+import torch
+
+from bench.exports import config_from_dict, load_model
+from bench.run import main
+from mld.model import MLDConfig
+
+
+def quick(out, *extra) -> list[str]:
+    return ["--suite", "polymnist", "--scale", "quick", "--models", "mopoe", "--out", str(out), "--no-progress",
+            "--device", "cpu", *extra]
+
+
+@pytest.fixture(scope="module")
+def exported(quick_run, tmp_path_factory, copy_stages):
+    """The quick run's MoPoE, exported by a rerun on its cache (no training)."""
+    _, results = quick_run
+    out, folder = tmp_path_factory.mktemp("export-run"), tmp_path_factory.mktemp("exports")
+    copy_stages(results, out, ("data", "classifiers", "features", "models", "evaluations"))
+    assert main(quick(out, "--export", str(folder))) == 0
+    return folder
+
+
+def test_export_then_checkpoint_reproduces_the_metrics_without_training(quick_run, exported, tmp_path, copy_stages):
+    _, results = quick_run
+    assert sorted(p.name for p in exported.iterdir()) == ["mopoe-seed0.json", "mopoe-seed0.safetensors"]
+    copy_stages(results, tmp_path)  # data, classifiers, real features: no model, no evaluation
+    assert main(quick(tmp_path, "--checkpoint", f"mopoe={exported}")) == 0
+    record = json.loads((tmp_path / "polymnist" / "runs" / "quick" / "mopoe-seed0.json").read_text())
+    trained = json.loads((results / "polymnist" / "runs" / "quick" / "mopoe-seed0.json").read_text())
+    assert record["stages"] == {"model": "checkpoint", "evaluation": "computed"}
+    assert not (tmp_path / "cache" / "models").exists()  # nothing was trained
+    assert record["metrics"] == trained["metrics"]  # same weights, same noise: the same numbers
+    assert record["curves"] == trained["curves"]  # the training record travels with the weights
+
+
+def test_load_model_returns_the_trained_weights(quick_run, exported):
+    model = load_model("mopoe", exported)
+    meta = json.loads((exported / "mopoe-seed0.json").read_text())
+    assert meta["name"] == "mopoe" and meta["seed"] == 0 and meta["spec"]["modalities"] == ["m0", "m1", "m2", "m3", "m4"]
+    assert not model.training
+    again = load_model("mopoe", exported / "mopoe-seed0.safetensors")
+    for (k, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--set", "mopoe.beta=0.5"), "trained with another config (beta: checkpoint"),
+    (("--seeds", "1"), "trained with seed 0, this job is seed 1"),
+    (("--checkpoint", "mld=nowhere"), "--checkpoint names mld, which this run does not score"),
+])
+def test_a_mismatched_checkpoint_is_refused_with_the_reason(exported, tmp_path, capsys, extra, message):
+    file = exported / "mopoe-seed0.safetensors"
+    assert main(quick(tmp_path, "--checkpoint", f"mopoe={file}", *extra)) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_damaged_checkpoint_is_refused(exported, tmp_path, capsys):
+    damaged = tmp_path / "mopoe-seed0.safetensors"
+    data = bytearray((exported / "mopoe-seed0.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    (tmp_path / "mopoe-seed0.json").write_text((exported / "mopoe-seed0.json").read_text())
+    with pytest.raises(Exception, match="does not match the SHA-256"):
+        load_model("mopoe", damaged)
+    (tmp_path / "mopoe-seed0.json").unlink()
+    with pytest.raises(Exception, match="no readable metadata"):
+        load_model("mopoe", damaged)
+
+
+def test_config_from_dict_rebuilds_nested_configs_and_tuples():
+    import dataclasses
+
+    cfg = MLDConfig.preset("quick", "mnist_svhn")
+    rebuilt = config_from_dict(MLDConfig, json.loads(json.dumps(dataclasses.asdict(cfg))))
+    assert rebuilt == cfg and hash(rebuilt) == hash(cfg)

@@ -1,0 +1,62 @@
+"""results.json: one file per run with every number of the tables, valid against the JSON Schema."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from bench.errors import BenchError
+from bench.results import SCHEMA, SCHEMA_VERSION, Results, load_results, public_metric
+
+jsonschema = pytest.importorskip("jsonschema")
+
+
+def test_public_metric_names_follow_one_grammar():
+    assert [public_metric(k) for k in ("joint", "k3", "self", "coh_m0_to_m1", "joint_top_share", "fd_clf_k1",
+                                       "precision_inception_uncond")] == [
+        "coherence_joint", "coherence_k3", "coherence_self", "coherence_m0_to_m1", "coherence_joint_top_share",
+        "fd_clf_k1", "precision_inception_uncond"]
+
+
+def test_a_quick_run_writes_a_valid_results_file_with_every_table_number(quick_run):
+    _, out = quick_run
+    root = out / "polymnist"
+    document = json.loads((root / "results.json").read_text())
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
+    assert document["schema_version"] == SCHEMA_VERSION and document["config"]["scale"] == "quick"
+    assert {(r["model"], r["seed"]) for r in document["runs"]} == {("mld", 0), ("mopoe", 0)}
+    for name in ("summary", "coherence", "quality-clf", "prdc-clf", "efficiency"):  # each table's long-form CSV
+        csv = pd.read_csv(root / f"{name}.csv")
+        cells = {(c["model"], c["metric"]): c for c in document["tables"][name]}
+        assert len(cells) == len(csv)
+        for row in csv.itertuples():
+            cell = cells[(row.model, public_metric(row.metric))]
+            assert (cell["mean"] is None and pd.isna(row.mean)) or cell["mean"] == pytest.approx(row.mean, rel=1e-12)
+            assert (cell["std"] is None and pd.isna(row.std)) or cell["std"] == pytest.approx(row.std, rel=1e-12)
+            assert cell["at_chance"] == row.at_chance and cell["n"] == row.n
+    record = json.loads((root / "runs" / "quick" / "mopoe-seed0.json").read_text())
+    run = next(r for r in document["runs"] if r["model"] == "mopoe")
+    assert run["metrics"] == {public_metric(k): v for k, v in record["metrics"].items()}  # every seed's values
+
+
+def test_results_api_views(quick_run):
+    _, out = quick_run
+    results = Results.load(out / "polymnist" / "results.json")
+    frame = results.to_frame()
+    assert list(frame.columns) == ["model", "seed", "metric", "value"] and set(frame.model) == {"mld", "mopoe"}
+    assert results.coherence().metric.str.startswith("coherence_").all()
+    assert not results.quality().metric.str.startswith("coherence_").any()
+    assert len(results.coherence()) + len(results.quality()) == len(frame)
+    assert set(results.table("coherence").metric) == {f"coherence_{k}" for k in ("joint", "k1", "k2", "k3", "k4", "self")}
+    assert results.to_dict() == results.document and results.to_dict() is not results.document
+    with pytest.raises(BenchError, match="no table 'nope'"):
+        results.table("nope")
+
+
+def test_a_results_file_of_another_schema_version_is_refused(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"schema_version": 0}))
+    with pytest.raises(BenchError, match="schema version 0"):
+        load_results(path)
