@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -66,6 +67,8 @@ def evaluate(
     from bench.pipeline import prepare, score
 
     name = name or type(model).__name__.lower()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise BenchError(f"model name {name!r} cannot name files and table rows", "use letters, digits, '_', '.' or '-'")
     for attribute in ("modalities", "generate", "sample"):
         if not hasattr(model, attribute):
             raise BenchError(f"{type(model).__name__} has no {attribute!r}, which bench.evaluate needs",

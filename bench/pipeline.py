@@ -477,7 +477,7 @@ def score(prep: Prepared, name: str, seed: int, model, model_record: dict) -> di
         "quality": evaluation["quality"],
         "quality_unavailable": prep.unavailable,
         "efficiency": {
-            "parameters": sum(p.numel() for p in model.parameters()),
+            "parameters": sum(p.numel() for p in getattr(model, "parameters", tuple)()),
             "train_seconds": model_record["train"]["seconds"],
             "train_peak_memory_mb": train_cost.get("peak_memory_mb"),
             "train_added_memory_mb": added_memory(train_cost),

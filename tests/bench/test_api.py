@@ -16,8 +16,13 @@ def test_the_api_is_importable_from_bench():
 
 
 def test_evaluate_refuses_an_object_that_is_not_a_model():
-    with pytest.raises(BenchError, match="has no 'generate'"):
+    with pytest.raises(BenchError, match="object has no 'modalities'"):
         bench.evaluate(object(), "polymnist", scale="quick")
+
+
+def test_evaluate_refuses_a_name_that_cannot_name_files():
+    with pytest.raises(BenchError, match="cannot name files"):
+        bench.evaluate(torch.nn.Identity(), "polymnist", name="a/b")
 
 
 def test_evaluate_refuses_a_model_of_other_modalities(quick_run, tmp_path, copy_stages):
