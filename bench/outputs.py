@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bench.metrics.registry import feature_metrics
 from bench.plots import plot_by_size, plot_loss_curves, write_report
 from bench.results import results_document
 from bench.store import save_json
@@ -13,8 +14,6 @@ from bench.tables import (
     FEATURE_NAMES,
     coherence_columns,
     efficiency_records,
-    fd_columns,
-    prdc_columns,
     summarize,
     write_tables,
 )
@@ -56,14 +55,14 @@ def write_outputs(prep, records: list[dict]) -> tuple[str, dict]:
         constant={FEATURE_LABELS[s]: "unavailable" for s in prep.unavailable},
     ))
 
-    def table(columns, stem: str, caption: str, plot: tuple[str, str, str, str, bool], **style) -> None:
+    def table(columns, stem: str, caption: str, plot: tuple[str, str, str, str, bool] | None, **style) -> None:
         """Write one table and, with ``plot = (metric prefix, file stem, y label, figure caption, lower is
         better)``, its curve over the number of observed modalities at ``plots/<file stem>.png`` (``style``: the
         axis options of ``plot_by_size``)."""
         stats = stats_by_table[stem] = summarize(records, columns)
         tables.append(write_tables(stats, columns, out, stem, caption=f"{caption} {LEGEND}."))
-        prefix, name, ylabel, figure, lower = plot
-        if healthy:
+        if plot is not None and healthy:
+            prefix, name, ylabel, figure, lower = plot
             figures.append((figure, plot_by_size(stats, prefix, out / "plots" / f"{name}.png", ylabel=ylabel,
                                                  title=f"{title}: {figure}", lower_is_better=lower, **style)))
 
@@ -77,22 +76,16 @@ def write_outputs(prep, records: list[dict]) -> tuple[str, dict]:
     )
     for space in prep.spaces:
         label, features = FEATURE_LABELS[space], FEATURE_NAMES[space]
-        table(
-            fd_columns(space, modalities), f"quality-{space}",
-            f"{title} {label}: Fréchet distance in {features} features ({data_text}; {samples_text}; {seeds_text}). "
-            f"Per modality: unconditional samples; k=K: conditional, averaged over subsets of size K and targets not "
-            f"in them.",
-            (f"fd_{space}_k", f"fd_{space}_by_size", label, f"{label} of conditional generations", True),
-        )
-        table(
-            prdc_columns(space, len(modalities)), f"prdc-{space}",
-            f"{title} precision/recall (k=3) and density/coverage (k=5) in {features} features ({data_text}; "
-            f"{samples_text}; {seeds_text}). P, R, D, C: unconditional samples, mean over modalities; P/R k=K: "
-            f"conditional.",
-            (f"precision_{space}_k", f"precision_{space}_by_size", f"precision ({space} features)",
-             "precision of conditional generations", False),
-            unit_interval=True,
-        )
+        for metric in feature_metrics():
+            text = {"title": title, "label": label, "features": features, "data": data_text, "samples": samples_text,
+                    "seeds": seeds_text, "space": space}
+            plot = None
+            if metric.plot is not None:
+                measure, ylabel, figure = metric.plot
+                plot = (f"{measure}_{space}_k", f"{measure}_{space}_by_size", ylabel.format(**text),
+                        figure.format(**text), not metric.measures[measure])
+            table(metric.table_columns(space, modalities), f"{metric.table or metric.name}-{space}",
+                  metric.caption.format(**text), plot, unit_interval=metric.unit_interval)
 
     if healthy:
         memory = healthy[0]["efficiency"]["memory"]

@@ -25,6 +25,7 @@ from bench.interface import DataSpec, StageCache, build_model, generate_subsets
 from bench.metrics.coherence import CoherenceCounter, generation_pass
 from bench.metrics.features import ClassifierFeatures, FeatureExtractor, InceptionFeatures, find_inception_weights
 from bench.metrics.quality import FeatureCollector, RealFeatures, real_features
+from bench.metrics.registry import metrics_identity
 from bench.executors import EXECUTORS, Work
 from bench.exports import check_export, export_model, read_export, resolve_export
 from bench.health import Diverged, TrainingMonitor
@@ -386,10 +387,11 @@ def prepare(cfg: RunConfig, given: tuple[str, ...] = ()) -> Prepared:
 
 
 def evaluation_key(model_key: str, clf_key: str, spaces: dict, n_test: int, scale, seed: int, cfg: RunConfig) -> str:
-    """The cache key of one evaluation: the model, the classifiers, the feature spaces and the settings."""
+    """The cache key of one evaluation: the model, the classifiers, the feature spaces, the settings and the
+    registered quality metrics (``bench.metrics.registry``)."""
     identities = {space: identity for space, (_, identity) in spaces.items()}
     return stable_hash("evaluation", EVALUATION_VERSION, model_key, clf_key, identities, n_test, scale.n_joint,
-                       scale.eval_batch_size, seed, *amp_key(cfg))
+                       scale.eval_batch_size, seed, *amp_key(cfg), metrics_identity())
 
 
 def evaluate_model(prep: Prepared, name: str, seed: int, model, model_key: str) -> tuple[dict, bool]:

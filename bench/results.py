@@ -2,8 +2,9 @@
 table cell, the run config, versions and provenance, under a ``schema_version`` (the JSON Schema is
 ``bench/schemas/results.schema.json``; ``load_results`` checks the version, the tests validate a run against it).
 
-Metric names follow one grammar, ``<measure>[_<space>]_<condition>``: measure ``coherence``, ``fd``, ``precision``,
-``recall``, ``density`` or ``coverage``; space the feature space (``clf``, ``inception``); condition ``joint``,
+Metric names follow one grammar, ``<measure>[_<space>]_<condition>``: measure ``coherence``, or a quality measure of a
+registered metric (``bench.metrics.registry``: ``fd``, ``precision``, ``recall``, ``density``, ``coverage``,
+``kid``, plug-ins); space the feature space (``clf``, ``inception``); condition ``joint``,
 ``self``, ``k<K>`` (K given modalities), ``uncond``, a modality (its unconditional samples) or ``<a>_to_<b>``
 (b generated from a alone); plus ``coherence_joint_top_share`` and ``coherence_joint_chance`` (the joint samples'
 largest class share and the chance agreement of their class shares). Non-finite numbers are written as null.

@@ -192,12 +192,15 @@ def _version() -> str:
 
 
 def print_registries(include: Sequence[str]) -> None:
-    """The registered suites, and each model with the suites and scales it is tagged for."""
+    """The registered suites and quality metrics, and each model with the suites and scales it is tagged for."""
     from bench.plugins import load_plugins
     from bench.registry import MODELS, SUITES
 
+    from bench.metrics.registry import feature_metrics
+
     load_plugins(include)
     print("suites:", ", ".join(SUITES.names()))
+    print("quality metrics:", ", ".join(f"{m.name} ({', '.join(m.measures)})" for m in feature_metrics()))
     print("models:")
     for name in MODELS.names():
         tags = MODELS.tags(name)

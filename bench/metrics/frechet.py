@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from bench.metrics.registry import FeatureMetric, register_metric
+
 
 @dataclass(frozen=True)
 class FeatureStats:
@@ -66,3 +68,21 @@ def frechet_distance(a: FeatureStats, b: FeatureStats) -> float:
     tr_covmean = torch.linalg.svdvals(_sqrt_psd(cov_a) @ _sqrt_psd(cov_b)).sum()
     diff = mu_a - mu_b
     return float(diff @ diff + torch.trace(cov_a) + torch.trace(cov_b) - 2 * tr_covmean)
+
+
+def _fd(generated: Tensor, real) -> dict[str, float]:
+    return {"fd": frechet_distance(FeatureStats.from_features(generated), real.stats)}
+
+
+def _fd_columns(space: str, modalities: tuple[str, ...]):
+    from bench.tables import fd_columns
+
+    return fd_columns(space, modalities)
+
+
+register_metric(FeatureMetric(
+    name="fd", measures={"fd": False}, compute=_fd, pairs=("fd",), table="quality", columns=_fd_columns,
+    caption="{title} {label}: Fréchet distance in {features} features ({data}; {samples}; {seeds}). Per modality: "
+    "unconditional samples; k=K: conditional, averaged over subsets of size K and targets not in them.",
+    plot=("fd", "{label}", "{label} of conditional generations"),
+))

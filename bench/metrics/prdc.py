@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from bench.metrics.registry import FeatureMetric, register_metric
+
 
 def _distances(rows: Tensor, columns: Tensor) -> Tensor:
     """||rows_i - columns_j|| by the matrix-product form (clamped at 0 before the root)."""
@@ -87,3 +89,25 @@ def prdc(
         "density": float(dense / (k_dc * n_fake)),
         "coverage": float((nearest_fake <= real_dc).double().mean()),
     }
+
+
+K_PR, K_DC = 3, 5  # neighbourhood sizes of precision/recall (Kynkäänniemi et al.) and density/coverage (Naeem et al.)
+
+
+def _prdc(generated: Tensor, real) -> dict[str, float]:
+    return prdc(real.features, generated, k_pr=K_PR, k_dc=K_DC, radii=real.radii(K_PR, K_DC))
+
+
+def _prdc_columns(space: str, modalities: tuple[str, ...]):
+    from bench.tables import prdc_columns
+
+    return prdc_columns(space, len(modalities))
+
+
+register_metric(FeatureMetric(
+    name="prdc", measures={"precision": True, "recall": True, "density": None, "coverage": True}, compute=_prdc,
+    table="prdc", columns=_prdc_columns, unit_interval=True,
+    caption="{title} precision/recall (k=3) and density/coverage (k=5) in {features} features ({data}; {samples}; "
+    "{seeds}). P, R, D, C: unconditional samples, mean over modalities; P/R k=K: conditional.",
+    plot=("precision", "precision ({space} features)", "precision of conditional generations"),
+))

@@ -1,12 +1,13 @@
-"""Sample quality in a feature space: Fréchet distance, precision/recall and density/coverage of generated images
-against the real test images of the same modality (the FID protocol of MoPoE and MMVAE+, ``fid/fid_score.py``).
+"""Sample quality in a feature space: every registered metric (``bench.metrics.registry``: Fréchet distance,
+precision/recall and density/coverage, KID, plug-ins) of generated images against the real test images of the same
+modality (the FID protocol of MoPoE and MMVAE+, ``fid/fid_score.py``).
 
 For a feature extractor phi and target modality t:
 - unconditional: the n_joint prior samples' phi(x̂_t) against phi(x_t) of every test tuple;
 - conditional, for every subset S with t not in S (reconstructions are excluded): phi(x̂_t | x_S) of every test
   tuple against the same real set; per subset size k the mean over every such (S, t), each pair weighted equally.
 Generated images are quantised to the uint8 grid first, as for coherence. FD uses ``bench.metrics.frechet``,
-precision/recall (k = 3) and density/coverage (k = 5) ``bench.metrics.prdc``.
+precision/recall (k = 3) and density/coverage (k = 5) ``bench.metrics.prdc``, KID ``bench.metrics.kid``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from torch import Tensor
 
 from bench.data.dataset import MultimodalDataset, quantize
 from bench.metrics.coherence import SubsetBatch
+from bench.metrics import prdc
 from bench.metrics.features import FeatureExtractor
-from bench.metrics.frechet import FeatureStats, frechet_distance
-from bench.metrics.prdc import prdc, real_radii
+from bench.metrics.frechet import FeatureStats
+from bench.metrics.registry import feature_metrics
 from bench.metrics.subsets import all_subsets, single_source_pairs, subset_names
-
-METRICS = ("fd", "precision", "recall", "density", "coverage")
 
 
 @dataclass
@@ -52,18 +52,19 @@ class QualityResult:
 
     def metrics(self) -> dict[str, float]:
         """Flat record keys: ``<metric>_<extractor>_<modality>`` (unconditional), ``<metric>_<extractor>_uncond``
-        (mean over modalities), ``<metric>_<extractor>_k<k>`` (conditional, per subset size), and for FD also
-        ``fd_<extractor>_<s>_to_<t>`` (generated t given s alone, every ordered pair)."""
+        (mean over modalities), ``<metric>_<extractor>_k<k>`` (conditional, per subset size), and for a registered
+        metric's ``pairs`` (FD) also ``<metric>_<extractor>_<s>_to_<t>`` (t generated given s alone)."""
         out: dict[str, float] = {}
-        for metric in METRICS:
+        for metric in self.unconditional:
             per_modality = self.unconditional[metric]
             for m, v in zip(self.modalities, per_modality.tolist()):
                 out[f"{metric}_{self.extractor}_{m}"] = v
             out[f"{metric}_{self.extractor}_uncond"] = float(per_modality.mean())
             for k, v in self.by_size(metric).items():
                 out[f"{metric}_{self.extractor}_k{k}"] = v
-        for row, t, name in single_source_pairs(self.subsets, self.modalities):
-            out[f"fd_{self.extractor}_{name}"] = float(self.conditional["fd"][row, t])
+        for metric in (p for entry in feature_metrics() for p in entry.pairs if p in self.conditional):
+            for row, t, name in single_source_pairs(self.subsets, self.modalities):
+                out[f"{metric}_{self.extractor}_{name}"] = float(self.conditional[metric][row, t])
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,7 +99,7 @@ class RealFeatures:
 
     def radii(self, k_pr: int = 3, k_dc: int = 5) -> tuple[Tensor, Tensor]:
         if (k_pr, k_dc) not in self._radii:
-            self._radii[k_pr, k_dc] = real_radii(self.features, k_pr=k_pr, k_dc=k_dc)
+            self._radii[k_pr, k_dc] = prdc.real_radii(self.features, k_pr=k_pr, k_dc=k_dc)
         return self._radii[k_pr, k_dc]
 
 
@@ -136,21 +137,22 @@ class FeatureCollector:
         for m in self.modalities:
             self.unconditional_features[m].append(extract(self.extractors[m], samples[m]).cpu())
 
-    def result(self, name: str, real: Mapping[str, RealFeatures], *, k_pr: int = 3, k_dc: int = 5) -> QualityResult:
+    def result(self, name: str, real: Mapping[str, RealFeatures]) -> QualityResult:
         """Score the collected features against ``real[m]`` for every modality (``score``)."""
         n_subsets, n_mod = self.subsets.shape
-        conditional = {k: torch.full((n_subsets, n_mod), math.nan, dtype=torch.float64) for k in METRICS}
-        unconditional = {k: torch.zeros(n_mod, dtype=torch.float64) for k in METRICS}
+        measures = [measure for entry in feature_metrics() for measure in entry.measures]
+        conditional = {k: torch.full((n_subsets, n_mod), math.nan, dtype=torch.float64) for k in measures}
+        unconditional = {k: torch.zeros(n_mod, dtype=torch.float64) for k in measures}
         n_conditional = 0
         for t, m in enumerate(self.modalities):
             ref = real[m]
             generated = torch.cat(self.conditional_features[m], dim=1)  # (S_t, N, d)
             n_conditional = generated.shape[1]
             for row, s in zip(generated, torch.nonzero(~self.subsets[:, t]).flatten().tolist()):
-                for k, v in score(row.to(ref.features.device), ref, k_pr=k_pr, k_dc=k_dc).items():
+                for k, v in score(row.to(ref.features.device), ref).items():
                     conditional[k][s, t] = v
             joint = torch.cat(self.unconditional_features[m])
-            for k, v in score(joint.to(ref.features.device), ref, k_pr=k_pr, k_dc=k_dc).items():
+            for k, v in score(joint.to(ref.features.device), ref).items():
                 unconditional[k][t] = v
         return QualityResult(
             extractor=name,
@@ -164,7 +166,6 @@ class FeatureCollector:
         )
 
 
-def score(generated: Tensor, real: RealFeatures, *, k_pr: int = 3, k_dc: int = 5) -> dict[str, float]:
-    """FD and precision/recall (k_pr) and density/coverage (k_dc) of one generated feature set against one real set."""
-    fd = frechet_distance(FeatureStats.from_features(generated), real.stats)
-    return {"fd": fd, **prdc(real.features, generated, k_pr=k_pr, k_dc=k_dc, radii=real.radii(k_pr, k_dc))}
+def score(generated: Tensor, real: RealFeatures) -> dict[str, float]:
+    """Every registered metric (``bench.metrics.registry``) of one generated feature set against one real set."""
+    return {k: v for entry in feature_metrics() for k, v in entry.compute(generated, real).items()}

@@ -11,7 +11,9 @@ from bench.data.dataset import quantize, to_float
 from bench.metrics.coherence import CoherenceCounter, generation_pass
 from bench.metrics.frechet import FeatureStats, frechet_distance
 from bench.metrics.prdc import prdc
-from bench.metrics.quality import METRICS, FeatureCollector, RealFeatures, extract, real_features
+from bench.metrics.kid import kid
+from bench.metrics.quality import FeatureCollector, RealFeatures, extract, real_features
+from bench.metrics.registry import feature_metrics
 from bench.metrics.subsets import all_subsets
 from tests.bench.metrics.fakes import MaskModel, NoiseModel, OracleModel, make_classifiers, make_dataset
 
@@ -42,7 +44,8 @@ def test_oracle_scores_zero_distance_and_full_precision_recall_everywhere_off_th
     collector, real, _ = collect(OracleModel(data), data)
     result = collector.result("pix", real)
     subsets = all_subsets(3)
-    for metric in METRICS:
+    assert set(result.conditional) == {m for entry in feature_metrics() for m in entry.measures}
+    for metric in result.conditional:
         values = result.conditional[metric]
         assert torch.isnan(values[subsets]).all()  # t in S is not scored
         assert not torch.isnan(values[~subsets]).any()
@@ -68,10 +71,11 @@ def test_batched_bookkeeping_matches_one_call_per_subset():
                 continue
             feats = extract(extractors[m], out[m])
             expected = {"fd": frechet_distance(FeatureStats.from_features(feats), real[m].stats),
-                        **prdc(real[m].features, feats)}
-            for metric in METRICS:
+                        **prdc(real[m].features, feats), "kid": kid(real[m].features, feats)}
+            assert set(expected) == set(result.conditional)
+            for metric in expected:
                 # float32 features of the same images in other batch shapes: FD to float32 rounding
-                tol = 1e-6 if metric == "fd" else 1e-12
+                tol = 1e-6 if metric in ("fd", "kid") else 1e-12
                 assert result.conditional[metric][s, t] == pytest.approx(expected[metric], rel=tol, abs=1e-12)
 
 
