@@ -161,7 +161,7 @@ class MMVAE(MultimodalVAE):
             for m, decoder, weight in zip(self.modalities, self.decoders, self.rec_weights):
                 target = x[m].to(z.device)
                 loc_x = decoder(flat).view(cfg.K, batch, *target.shape[1:])
-                log_lik = log_lik - weight * self.nll(target, loc_x)  # (K, B)
+                log_lik = log_lik - weight * self.nll(target, loc_x, m)  # (K, B)
             log_w.append(log_prior + log_lik - log_q)
         return torch.stack(log_w, dim=1), z
 
@@ -190,4 +190,4 @@ class MMVAE(MultimodalVAE):
             z = laplace_sample(zeros, self.prior_scale().expand(n, -1), generator)
         else:
             z = reparameterize(zeros, zeros, generator)
-        return self._to_images(self.decode(z))
+        return self._to_outputs(self.decode(z))

@@ -55,7 +55,7 @@ class MVAE(MultimodalVAE):
         kl = gaussian_kl(q_mu, q_logvar).mean(dim=1)  # (M + 1,)
         rec_joint = self.reconstruction(x, self.decode(z[0]))
         rec_uni = sum(
-            self.nll(x[m], decoder(z[1 + i])).mean()
+            self.nll(x[m], decoder(z[1 + i]), m).mean()
             for i, (m, decoder) in enumerate(zip(self.modalities, self.decoders))
         )
         rec = rec_joint + rec_uni

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from baselines.fusion import poe, reparameterize
 from baselines.posteriors import gaussian_kl, gaussian_kl_between
-from baselines.vae import MultimodalVAE, VAEConfig, small_scale
+from baselines.vae import MultimodalVAE, VAEConfig, small_scale, with_mnist_svhn_text
 from bench.errors import BenchError
 from bench.registry import PAPER_SUITES, register_model
 
@@ -41,10 +41,10 @@ class MVTCAEConfig(VAEConfig):
         "default": small_scale(latent_dim=64, epochs=50),
         "paper": {},
     }
-    DATASETS: ClassVar[dict[str, dict]] = {
+    DATASETS: ClassVar[dict[str, dict]] = with_mnist_svhn_text({
         **VAEConfig.DATASETS,
         "mnist_svhn/default": {**VAEConfig.DATASETS["mnist_svhn/default"], "epochs": 40},
-    }
+    })
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:

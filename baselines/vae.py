@@ -1,9 +1,14 @@
 """What the Gaussian-posterior, Laplace-likelihood multimodal VAEs share (MoPoE, MLD code): per-modality encoders
-q_m = N(mu_m, sigma_m^2) and decoders from ``NETS[spec.name]``, the weighted reconstruction term, the training loop,
-and mask-based generation. A model adds its objective (``loss``) and its subset posterior (``posterior``).
+q_m = N(mu_m, sigma_m^2) and decoders chosen by the modality's kind (``baselines.nets.networks``: an image's from
+``NETS[spec.name]``, text's from ``KIND_NETS["text"]``), the weighted reconstruction term, the training loop, and
+mask-based generation. A model adds its objective (``loss``) and its subset posterior (``posterior``).
 
-    rec(x, z) = sum_d w_d (-ln Laplace(x_d | dec_d(z), s)),  averaged over the batch,  s = 0.75
-    (or a Gaussian with fixed std, ``likelihood="gaussian"``, a small-scale deviation).
+    rec(x, z) = sum_d w_d (-ln p_d(x_d | dec_d(z))),  averaged over the batch,
+
+with p_d chosen by modality d's kind (``baselines.outputs.OUTPUTS``): for an image a Laplace with location dec_d(z)
+and scale s = 0.75 (or a Gaussian with fixed std, ``likelihood="gaussian"``, a small-scale deviation), for text a
+categorical with logits dec_d(z) per position. Generations are clamped decoder means for images and per-position
+probabilities softmax(dec_d(z)) (B, L, V) for text.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from baselines.fusion import reparameterize
-from baselines.nets import NETS
+from baselines.nets import networks
+from baselines.outputs import OUTPUTS
 from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
 from bench.devices import chunked, device_of
@@ -29,6 +35,23 @@ from bench.interface import (
     DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_subsets, check_training_data,
 )
 from bench.seeding import reinitialize
+
+
+MNIST_SVHN_TEXT_WEIGHTS = (3.92, 1.0, 384.0)
+"""Reconstruction weights on MNIST-SVHN-Text (mnist, svhn, text): MoPoE's ``set_rec_weights``, numel(SVHN) / numel(m)
+with a text's numel its length 8 (MoPoE ``modalities/Text.py``), so 3072 / 784 (3.92, as on MNIST-SVHN), 1, 3072 / 8."""
+
+
+def with_mnist_svhn_text(datasets: dict[str, dict]) -> dict[str, dict]:
+    """A config's ``DATASETS`` plus MNIST-SVHN-Text entries: its MNIST-SVHN values at every scale (the two suites'
+    images are the same), with the three modalities' reconstruction weights ``MNIST_SVHN_TEXT_WEIGHTS``."""
+    out = dict(datasets)
+    for key, values in datasets.items():
+        if key == "mnist_svhn" or key.startswith("mnist_svhn/"):
+            text = {**values, "rec_weights": MNIST_SVHN_TEXT_WEIGHTS} if "rec_weights" in values else dict(values)
+            out[key.replace("mnist_svhn", "mnist_svhn_text", 1)] = text
+    out["mnist_svhn_text"] = {**out.get("mnist_svhn_text", {}), "rec_weights": MNIST_SVHN_TEXT_WEIGHTS}
+    return out
 
 
 @dataclass(frozen=True)
@@ -50,12 +73,13 @@ class VAEConfig(ModelConfig):
     grad_clip: float | None = None  # deviation: clip the gradient norm (None = no clipping, as the references)
     kl_warmup_epochs: int = 0  # deviation: the KL weight beta rises linearly over these epochs (0 = none, as the references)
 
-    # MNIST-SVHN (MoPoE, MLD code): D = 20; MNIST's likelihood weighted 3072 / 784 = 3.92; MoPoE/MLD 150-200 epochs
-    DATASETS: ClassVar[dict[str, dict]] = {
+    # MNIST-SVHN (MoPoE, MLD code): D = 20; MNIST's likelihood weighted 3072 / 784 = 3.92; MoPoE/MLD 150-200 epochs.
+    # MNIST-SVHN-Text (``with_mnist_svhn_text``): the same, and the text weighted 3072 / 8 = 384.
+    DATASETS: ClassVar[dict[str, dict]] = with_mnist_svhn_text({
         "mnist_svhn": {"latent_dim": 20, "rec_weights": (3.92, 1.0), "epochs": 150},
         "mnist_svhn/quick": {"latent_dim": 20},
         "mnist_svhn/default": {"latent_dim": 20, "epochs": 10},  # 3,130 steps on the stand-in's 20,000 pairs
-    }
+    })
 
 
 SMALL_SCALE = {"likelihood": "gaussian", "net_width": 0.5, "batch_size": 64, "lr": 2e-3}
@@ -94,8 +118,8 @@ class MultimodalVAE(nn.Module):
         self.kl_weight = 1.0  # ``begin_epoch`` sets the warm-up factor during ``fit``
         if cfg.likelihood not in LIKELIHOODS:
             raise BenchError(f"{self.name}: unknown likelihood {cfg.likelihood!r}", f"choose one of: {', '.join(LIKELIHOODS)}")
-        make = NETS.get(spec.name)
-        pairs = [make(tuple(spec.shapes[m]), self.code_dim, cfg.net_width) for m in self.modalities]
+        self.output_kinds = {m: OUTPUTS.get(spec.kind(m)) for m in self.modalities}  # per kind: likelihood, generation
+        pairs = [networks(spec, m, self.code_dim, cfg.net_width) for m in self.modalities]
         self.encoders = nn.ModuleList(encoder for encoder, _ in pairs)
         self.decoders = nn.ModuleList(decoder for _, decoder in pairs)
 
@@ -158,21 +182,21 @@ class MultimodalVAE(nn.Module):
         return torch.stack(mus, dim=1), torch.stack(logvars, dim=1)
 
     def decode(self, z: Tensor) -> dict[str, Tensor]:
-        """Laplace locations dict[m, (B, C, H, W)] from z (B, D); unbounded."""
+        """Decoder outputs dict[m, (B, *shape)] from z (B, D): image likelihood locations (B, C, H, W), unbounded, and
+        text logits (B, L, V) (``baselines.outputs``)."""
         return {m: decoder(z) for m, decoder in zip(self.modalities, self.decoders)}
 
-    def nll(self, x: Tensor, loc: Tensor) -> Tensor:
-        """-ln p(x | loc) per image under the config's likelihood (Laplace with ``laplace_scale``, or Gaussian with
-        ``gaussian_std``): (..., C, H, W) -> (...), broadcasting."""
-        cfg = self.cfg
-        scale = cfg.laplace_scale if cfg.likelihood == "laplace" else cfg.gaussian_std
-        return LIKELIHOODS[cfg.likelihood](x.to(loc.device), loc, scale)
+    def nll(self, x: Tensor, loc: Tensor, m: str) -> Tensor:
+        """-ln p(x | loc) per item of modality ``m``, by its kind (``baselines.outputs``): an image under the config's
+        likelihood (Laplace with ``laplace_scale``, or Gaussian with ``gaussian_std``), (..., C, H, W) -> (...); text
+        under the categorical with logits ``loc``, (..., L, V) -> (...); broadcasting."""
+        return self.output_kinds[m].nll(x, loc, self.cfg)
 
     def reconstruction(self, x: dict[str, Tensor], loc: dict[str, Tensor], which: Sequence[str] | None = None) -> Tensor:
         """sum over modalities ``which`` (default all) of w_d * mean_b -ln p(x_d | loc_d)."""
         which = self.modalities if which is None else which
         weight = dict(zip(self.modalities, self.rec_weights))
-        return sum(weight[m] * self.nll(x[m], loc[m]).mean() for m in which)
+        return sum(weight[m] * self.nll(x[m], loc[m], m).mean() for m in which)
 
     def fit(
         self,
@@ -256,7 +280,7 @@ class MultimodalVAE(nn.Module):
         return z.unsqueeze(1).expand(-1, len(self.modalities), -1)
 
     def decode_codes(self, codes: Tensor) -> dict[str, Tensor]:
-        """Each modality's location from its own code: codes (B, M, D_in) -> dict[m, (B, C, H, W)]."""
+        """Each modality's decoder output from its own code: codes (B, M, D_in) -> dict[m, (B, *shape)]."""
         return {m: decoder(codes[:, d]) for d, (m, decoder) in enumerate(zip(self.modalities, self.decoders))}
 
     @torch.no_grad()
@@ -264,10 +288,10 @@ class MultimodalVAE(nn.Module):
         self, x: dict[str, Tensor], observed: Tensor, *, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
         """Row b: the decoders' codes given the experts in ``observed[b]`` (``conditional_codes``), decoded.
-        ``observed``: bool (B, M). Returns dict[m, float32 (B, C, H, W)] clamped to [0, 1]."""
+        ``observed``: bool (B, M). Returns dict[m, float32 (B, *shape)] (``_to_outputs``)."""
         observed = check_observed(self.modalities, x, observed, self.device)
         experts = self.encode(x, active=observed.any(dim=0).tolist())  # (B, M, D) each
-        return self._to_images(self.decode_codes(self.conditional_codes(experts, observed, generator)))
+        return self._to_outputs(self.decode_codes(self.conditional_codes(experts, observed, generator)))
 
     @torch.no_grad()
     def generate_subsets(
@@ -287,14 +311,15 @@ class MultimodalVAE(nn.Module):
             rows = targets[:, d].nonzero().flatten().tolist()
             if rows:
                 out[m] = chunked(decoder, codes[rows, :, d].flatten(0, 1))
-        return self._to_images(out)
+        return self._to_outputs(out)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
-        """z ~ N(0, I) (n, D) from ``generator``, decoded: dict[m, float32 (n, C, H, W)] clamped to [0, 1]."""
+        """z ~ N(0, I) (n, D) from ``generator``, decoded: dict[m, float32 (n, *shape)] (``_to_outputs``)."""
         zeros = next(self.parameters()).new_zeros(n, self.cfg.latent_dim)
-        return self._to_images(self.decode(reparameterize(zeros, zeros, generator)))
+        return self._to_outputs(self.decode(reparameterize(zeros, zeros, generator)))
 
-    @staticmethod
-    def _to_images(loc: dict[str, Tensor]) -> dict[str, Tensor]:
-        return {m: v.float().clamp(0.0, 1.0) for m, v in loc.items()}
+    def _to_outputs(self, out: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Decoder outputs -> what ``generate`` and ``sample`` return, per modality's kind (``baselines.outputs``):
+        images float32 clamped to [0, 1], text float32 probabilities softmax(logits) (B, L, V)."""
+        return {m: self.output_kinds[m].generation(v) for m, v in out.items()}

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import torch
 
+from bench.data.kinds import ModalitySpec
 from bench.errors import BenchError
 from bench.interface import DataSpec
 from bench.registry import MODELS
@@ -47,7 +48,9 @@ def export_model(model, name: str, seed: int, folder: str | Path, *, spec: DataS
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
         "config": json_roundtrip(dataclasses.asdict(model.cfg)),
         "spec": {"name": spec.name, "modalities": list(spec.modalities),
-                 "shapes": {m: list(s) for m, s in spec.shapes.items()}},
+                 "shapes": {m: list(s) for m, s in spec.shapes.items()},
+                 "specs": {m: {"kind": s.kind, "shape": list(s.shape), "alphabet": s.alphabet}
+                           for m, s in spec.specs.items()}},
         "data_key": data_key, "code_version": code_version(type(model)),
         "weights_sha256": file_digest(weights), **dict(extra),
     }, meta_path)
@@ -107,7 +110,9 @@ def load_model(name: str, path: str | Path, *, seed: int | None = None, device: 
     meta, state = read_export(weights)
     cls = MODELS.get(name)
     spec = DataSpec(meta["spec"]["name"], tuple(meta["spec"]["modalities"]),
-                    {m: tuple(s) for m, s in meta["spec"]["shapes"].items()})
+                    {m: tuple(s) for m, s in meta["spec"]["shapes"].items()},
+                    {m: ModalitySpec(s["kind"], tuple(s["shape"]), s["alphabet"])
+                     for m, s in meta["spec"].get("specs", {}).items()})
     model = cls(spec, config_from_dict(cls.Config, meta["config"]))
     check_export(meta, name, model)
     model.load_state_dict(state)

@@ -5,11 +5,14 @@ Rule (``HealthRule``), per stage, on the mean loss of each epoch e (after ``warm
 declares as a changing objective, e.g. KL annealing):
 
     diverged at e  if  loss_e is NaN or infinite, or
-                       loss_j > best_j + tolerance * |best_j|  for the ``patience`` epochs j = e - patience + 1 .. e,
+                       loss_j > best_j + tolerance * max(|best_j|, floor * |loss_s|)
+                       for the ``patience`` epochs j = e - patience + 1 .. e,
 
-where best_j is the lowest epoch loss before j. With the defaults (0.5, 2) a loss 1.5x above its best (for a
-positive loss) for two epochs in a row is a divergence: MLD's score network falling from 140 to 43 and jumping
-back to 131-167 (the loss of a network that outputs zero is about 160) is caught two epochs after the jump.
+where best_j is the lowest epoch loss before j and loss_s the first judged epoch's. With the defaults (0.5, 2) a
+loss 1.5x above its best (for a positive loss) for two epochs in a row is a divergence: MLD's score network falling
+from 140 to 43 and jumping back to 131-167 (the loss of a network that outputs zero is about 160) is caught two
+epochs after the jump. The ``floor`` (5% of where the curve started) keeps noise on a loss that has fallen near zero
+from counting: a text autoencoder's cross-entropy falls from 34 to 0.01 and wobbles to 0.05 between epochs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class HealthRule:
     tolerance: float = 0.5
     patience: int = 2
     warmup: int = 1  # epochs never judged against the best (the first epoch's mean includes the initial loss)
+    floor: float = 0.05  # rises are measured against at least this share of the first judged loss
 
     def __post_init__(self) -> None:
         if self.tolerance <= 0 or self.patience < 1 or self.warmup < 0:
@@ -50,7 +54,8 @@ class HealthRule:
                 return epoch
             if epoch < start:
                 continue
-            if best < math.inf and loss > best + self.tolerance * abs(best):
+            scale = max(abs(best), self.floor * abs(losses[start])) if best < math.inf else 0.0
+            if best < math.inf and loss > best + self.tolerance * scale:
                 risen += 1
                 if risen >= self.patience:
                     return epoch

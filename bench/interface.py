@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from bench.data.dataset import MultimodalDataset
+from bench.data.kinds import ModalitySpec
 from bench.errors import BenchError
 from bench.checkpoints import Checkpointer
 from bench.health import TrainingMonitor
@@ -20,11 +21,18 @@ from bench.health import TrainingMonitor
 
 @dataclass(frozen=True)
 class DataSpec:
-    """What a model needs to know about a dataset to build its networks."""
+    """What a model needs to know about a dataset to build its networks: per modality the shape of one item as
+    models see it (image (C, H, W), text (L, V) one-hot) and its ``ModalitySpec`` (kind, stored shape, alphabet;
+    ``bench.data.kinds``). A modality without a spec is an image."""
 
-    name: str  # e.g. "polymnist"; selects per-dataset encoder/decoder architectures
+    name: str  # e.g. "polymnist"; selects per-dataset encoder/decoder architectures for images
     modalities: tuple[str, ...]
-    shapes: Mapping[str, tuple[int, ...]]  # per modality (C, H, W)
+    shapes: Mapping[str, tuple[int, ...]]
+    specs: Mapping[str, ModalitySpec] = field(default_factory=dict)
+
+    def kind(self, m: str) -> str:
+        """The kind of modality ``m`` ("image" when no spec says otherwise)."""
+        return self.specs[m].kind if m in self.specs else "image"
 
 
 @dataclass
@@ -48,7 +56,8 @@ reusing it across models and runs. ``compute()`` runs on a miss; payloads hold t
 
 @runtime_checkable
 class MultimodalModel(Protocol):
-    """A generative model over M modalities. Outputs are float32 images in [0, 1] (decoder means, clamped)."""
+    """A generative model over M modalities. Outputs are float32 in model form (``bench.data.kinds``): images in
+    [0, 1] (decoder means, clamped), text per-position probabilities (B, L, V) whose rows sum to 1."""
 
     modalities: tuple[str, ...]
     cfg: "ModelConfig"  # the typed config the model was built with (hashed into its cache key)
@@ -72,13 +81,13 @@ class MultimodalModel(Protocol):
         ...
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
-        """Unconditional (joint) samples: ``dict[m, float (n, C, H, W)]``."""
+        """Unconditional (joint) samples: ``dict[m, float (n, *spec.shapes[m])]``."""
         ...
 
     def generate(
         self, x: dict[str, Tensor], observed: Tensor, *, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
-        """Conditional generation. ``x[m]: float (B, C, H, W)`` (unobserved rows may hold anything);
+        """Conditional generation. ``x[m]: float (B, *spec.shapes[m])`` (unobserved rows may hold anything);
         ``observed[b, i]`` says modality ``modalities[i]`` of sample b is given. Returns every modality for
         every sample; given modalities come back as the model's reconstruction of them."""
         ...

@@ -84,7 +84,8 @@ def write_outputs(prep, records: list[dict]) -> tuple[str, dict]:
                 measure, ylabel, figure = metric.plot
                 plot = (f"{measure}_{space}_k", f"{measure}_{space}_by_size", ylabel.format(**text),
                         figure.format(**text), not metric.measures[measure])
-            table(metric.table_columns(space, modalities), f"{metric.table or metric.name}-{space}",
+            scored = tuple(m for m in modalities if prep.spec.kind(m) in metric.kinds and m in prep.spaces[space][0])
+            table(metric.table_columns(space, scored, len(modalities)), f"{metric.table or metric.name}-{space}",
                   metric.caption.format(**text), plot, unit_interval=metric.unit_interval)
 
     if healthy:

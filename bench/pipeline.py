@@ -22,8 +22,9 @@ from bench.data.polymnist import dataset_sha256
 from bench.devices import resolve_device
 from bench.errors import BenchError
 from bench.interface import DataSpec, StageCache, build_model, generate_subsets
-from bench.metrics.coherence import CoherenceCounter, generation_pass
+from bench.metrics.coherence import CoherenceCounter
 from bench.metrics.features import ClassifierFeatures, FeatureExtractor, InceptionFeatures, find_inception_weights
+from bench.metrics.generation import generation_pass
 from bench.metrics.quality import FeatureCollector, RealFeatures, real_features
 from bench.metrics.registry import metrics_identity
 from bench.executors import EXECUTORS, Work
@@ -38,7 +39,7 @@ from bench.plugins import load_plugins
 from bench.registry import MODELS, SUITES, suite_models
 from bench.store import CacheWarning, Store, provenance, save_json, stable_hash, writable_folder
 from bench.versions import code_version
-from classifiers.nets import DigitClassifier
+from classifiers.nets import build_classifier
 from classifiers.train import CLASSIFIER_VERSION, classifier_accuracy, train_classifiers
 
 
@@ -47,7 +48,7 @@ class TrainingWarning(UserWarning):
 
 
 CLASSIFIER_SEED = 0
-EVALUATION_VERSION = 3  # in the evaluation key: raise it with any change that can alter a metric (bench.versions)
+EVALUATION_VERSION = 4  # in the evaluation key: raise it with any change that can alter a metric (bench.versions)
 
 
 def load_data(
@@ -114,7 +115,7 @@ def load_classifiers(train, test, scale, data_key: str, store: Store, device, cf
     states, record = store.cached_torch("classifiers", key, measured(fit, device), label="classifiers")
     clfs = {}
     for m, state in states.items():
-        clf = DigitClassifier(in_channels=train.shapes[m][0], image_size=train.shapes[m][-1])
+        clf = build_classifier(train.specs[m])
         clf.load_state_dict(state)
         clfs[m] = clf.to(device).eval()
     return clfs, {**record, "key": key}
@@ -137,14 +138,16 @@ def load_inception(cfg: RunConfig, device) -> tuple[tuple[InceptionFeatures, str
 
 
 def feature_spaces(
-    clfs: dict, clf_key: str, inception: tuple[InceptionFeatures, str] | None
+    clfs: dict, clf_key: str, inception: tuple[InceptionFeatures, str] | None, spec: DataSpec
 ) -> dict[str, tuple[dict[str, FeatureExtractor], str]]:
-    """name -> (extractor per modality, identity key) for each feature space quality is scored in: the
-    classifiers' penultimate features ("clf", always) and Inception pool3 ("inception", FID) when loaded."""
-    spaces = {"clf": ({m: ClassifierFeatures(c) for m, c in clfs.items()}, clf_key)}
+    """name -> (extractor per image modality, identity key) for each feature space quality is scored in: the
+    classifiers' penultimate features ("clf", always) and Inception pool3 ("inception", FID, images of 1 or 3
+    channels) when loaded. Other kinds (text) have no quality metric (MoPoE scores quality on images only)."""
+    images = [m for m in spec.modalities if spec.kind(m) == "image"]
+    spaces = {"clf": ({m: ClassifierFeatures(clfs[m]) for m in images}, clf_key)}
     if inception is not None:
         net, key = inception
-        spaces["inception"] = ({m: net for m in clfs}, key)
+        spaces["inception"] = ({m: net for m in images if spec.shapes[m][0] in (1, 3)}, key)
     return spaces
 
 
@@ -307,8 +310,9 @@ class Prepared:
 
 def model_names(cfg: RunConfig, suite) -> tuple[str, ...]:
     """The models a run trains: ``--models`` (``all``: every model tagged with the suite), else the models tagged
-    with the suite and this scale (``bench.registry.register_model``)."""
-    if cfg.models == ("all",):
+    with the suite and this scale (``bench.registry.register_model``), or every model tagged with the suite at a
+    scale the suite lists in ``every_model_at``."""
+    if cfg.models == ("all",) or (not cfg.models and cfg.scale in getattr(suite, "every_model_at", ())):
         return suite_models(suite.name)
     return tuple(cfg.models) if cfg.models else suite_models(suite.name, cfg.scale)
 
@@ -368,13 +372,13 @@ def prepare(cfg: RunConfig, given: tuple[str, ...] = ()) -> Prepared:
     timings["data"] = time.perf_counter() - start
     LOG.info("data [%s]: %d train / %d test tuples in %.1f s (%s)", data_key, len(train), len(test), timings["data"],
              manifest["source"])
-    spec = DataSpec(name=suite.name, modalities=train.modalities, shapes=train.shapes)
+    spec = DataSpec(name=suite.name, modalities=train.modalities, shapes=train.shapes, specs=train.specs)
 
     start = time.perf_counter()
     clfs, clf_record = load_classifiers(train, test, scale, data_key, store, device, cfg)
     timings["classifiers"] = time.perf_counter() - start
 
-    spaces = feature_spaces(clfs, clf_record["key"], inception)
+    spaces = feature_spaces(clfs, clf_record["key"], inception, spec)
     real = {}
     for space_name, space in spaces.items():
         real[space_name], timings[f"real features ({space_name})"] = load_real_features(
@@ -402,7 +406,7 @@ def evaluate_model(prep: Prepared, name: str, seed: int, model, model_key: str) 
 
     def compute() -> tuple[dict, dict]:
         generator = torch.Generator(device=device).manual_seed(seed)
-        counter = CoherenceCounter(prep.spec.modalities, prep.clfs, device)
+        counter = CoherenceCounter(prep.spec.modalities, prep.clfs, device, specs=prep.spec.specs)
         collectors = {space: FeatureCollector(prep.spec.modalities, ex) for space, (ex, _) in prep.spaces.items()}
         n_joint = generation_pass(
             MixedPrecisionModel(model, cfg, device) if cfg.amp != "none" else model,

@@ -37,13 +37,14 @@ from bench.data.dataset import MultimodalDataset, random_subset
 from bench.health import TrainingMonitor
 from bench.interface import DataSpec, build_model
 from bench.measure import StageCost
-from bench.metrics.coherence import CoherenceCounter, generation_pass
+from bench.metrics.coherence import CoherenceCounter
+from bench.metrics.generation import generation_pass
 from bench.metrics.quality import FeatureCollector, RealFeatures, extract, score
 from bench.metrics.subsets import all_subsets
 from bench.overrides import parse_overrides
 from bench.registry import MODELS
 from bench.store import Store
-from classifiers.nets import DigitClassifier
+from classifiers.nets import build_classifier
 from classifiers.train import train_classifiers
 
 PROBE_EPOCHS = 2
@@ -218,7 +219,7 @@ def probe_evaluation(model, spaces: dict, clfs: dict, test: MultimodalDataset, n
     n_joint = n_test if scale.n_joint is None else scale.n_joint
 
     def consumers():
-        return [CoherenceCounter(modalities, clfs, device),
+        return [CoherenceCounter(modalities, clfs, device, specs=test.specs),
                 *(FeatureCollector(modalities, ex) for ex, _ in spaces.values())]
 
     def timed(probe) -> tuple[float, float, float, int, int]:
@@ -312,21 +313,20 @@ def make_plan(cfg: RunConfig, *, progress: Callable[[str], None] = lambda _: Non
         n_train, n_test = suite.published_sizes
         sizes = f"the published {suite.title}; the embedded stand-in has {len(train):,} / {len(test):,}"
     stages = [StageEstimate("data", data_seconds, note="measured")]
-    spec = DataSpec(name=suite.name, modalities=train.modalities, shapes=train.shapes)
+    spec = DataSpec(name=suite.name, modalities=train.modalities, shapes=train.shapes, specs=train.specs)
 
     def cached(stage: str, key: str) -> bool:
         return not cfg.fresh and store.path(stage, key).exists()
 
     clf_key = classifier_key(data_key, scale)
-    clfs = {m: DigitClassifier(in_channels=spec.shapes[m][0], image_size=spec.shapes[m][-1]).to(device).eval()
-            for m in spec.modalities}
+    clfs = {m: build_classifier(train.specs[m]).to(device).eval() for m in spec.modalities}
     if cached("classifiers", clf_key):
         stages.append(StageEstimate("classifiers", 0.0, note="cached"))
     else:
         progress("probing the classifiers")
         stages.append(StageEstimate("classifiers", *probe_classifiers(scale, train, n_train, device)))
     inception, _ = load_inception(cfg, device)
-    spaces = feature_spaces(clfs, clf_key, inception)
+    spaces = feature_spaces(clfs, clf_key, inception, spec)
     stages.append(StageEstimate("real features", probe_real_features(spaces, test, n_test, device),
                                 note=f"1 batch x {', '.join(spaces)}"))
 

@@ -17,7 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid
 
-from bench.data.dataset import MultimodalDataset, quantize
+from bench.data.dataset import MultimodalDataset
+from bench.data.kinds import KINDS
 from bench.devices import device_of
 from bench.store import atomic_write
 
@@ -173,23 +174,17 @@ def _labelled(grid: Image.Image, labels: list[str]) -> Image.Image:
     return canvas
 
 
-def _as_rgb(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """(B, 1 or 3, h, w) -> (B, 3, height, width): grey repeated to RGB, centred on a white border (modalities of
-    different sizes, e.g. MNIST 28x28 next to SVHN 32x32, share one grid)."""
-    images = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
-    top, left = (height - images.shape[2]) // 2, (width - images.shape[3]) // 2
-    pad = (left, width - images.shape[3] - left, top, height - images.shape[2] - top)
-    return torch.nn.functional.pad(images, pad, value=1.0)
-
-
 def save_sample_grid(model, test: MultimodalDataset, path: Path, *, rows: int = 8, seed: int = 0) -> Path:
-    """A PNG at ``path`` of four labelled blocks, each M image rows (modalities in order) x ``rows`` columns: "real"
+    """A PNG at ``path`` of four labelled blocks, each M rows (modalities in order, each drawn by its kind: text as
+    its characters, ``bench.data.kinds``) x ``rows`` columns: "real"
     test tuples, "joint samples" of ``model.sample``, every modality "given <first modality>" alone, and "given all
     but target" (row t: modality t generated from all the others). The same ``seed`` gives the same picture."""
     blocks = _grid_blocks(model, test, rows, seed)
-    height = max(shape[1] for shape in test.shapes.values())
-    width = max(shape[2] for shape in test.shapes.values())
-    images = torch.cat([_as_rgb(quantize(row.float()).cpu(), height, width) for block in blocks for row in block])
+    images = [spec.shape for spec in test.specs.values() if spec.kind == "image"]
+    height, width = max((s[1] for s in images), default=32), max((s[2] for s in images), default=32)
+    drawn = [KINDS.get(test.specs[m].kind).draw(row.float().cpu(), test.specs[m], height, width)
+             for block in blocks for m, row in zip(test.modalities, block)]
+    images = torch.cat(drawn)
     grid = to_pil_image(make_grid(images, nrow=len(blocks[0][0]), padding=1, pad_value=1.0))
     labels = [label.format(first=test.modalities[0]) for label in GRID_BLOCKS]
     canvas = _labelled(grid, labels)

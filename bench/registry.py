@@ -61,7 +61,9 @@ class Registry(Generic[T]):
 
 MODELS: Registry = Registry("model")
 SUITES: Registry = Registry("suite")
-PAPER_SUITES = ("polymnist", "mnist_svhn")  # the suites of MLD's comparison (arXiv 2306.04445, Sec. 5): built-ins' tag
+# The suites every built-in model is tagged with: MLD's comparison (arXiv 2306.04445, Sec. 5) and MoPoE's
+# MNIST-SVHN-Text (arXiv 2105.02470).
+PAPER_SUITES = ("polymnist", "mnist_svhn", "mnist_svhn_text")
 
 
 def register_model(name: str, *, suites: tuple[str, ...] = (), scales: tuple[str, ...] = ()) -> Callable[[T], T]:

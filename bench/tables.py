@@ -74,13 +74,15 @@ FEATURE_LABELS = {"clf": "FD-clf", "inception": "FID"}  # how a feature space's 
 FEATURE_NAMES = {"clf": "classifier penultimate (128-d)", "inception": "Inception-v3 pool3 (2048-d)"}
 
 
-def fd_columns(extractor: str, modalities: tuple[str, ...]) -> list[Column]:
-    """FD of the unconditional samples per modality and their mean, then conditional FD per subset size k."""
+def fd_columns(extractor: str, modalities: tuple[str, ...], n_modalities: int | None = None) -> list[Column]:
+    """FD of the unconditional samples per modality and their mean, then conditional FD per subset size k (1 ..
+    ``n_modalities`` - 1, default: that of ``modalities``; a suite with text scores its images only)."""
     label = FEATURE_LABELS.get(extractor, f"FD-{extractor}")
     return (
         [Column(f"fd_{extractor}_{m}", f"{label} {m}", False, group="Unconditional") for m in modalities]
         + [Column(f"fd_{extractor}_uncond", f"{label} mean", False, group="Unconditional")]
-        + [Column(f"fd_{extractor}_k{k}", f"{label} k={k}", False, group="Conditional") for k in range(1, len(modalities))]
+        + [Column(f"fd_{extractor}_k{k}", f"{label} k={k}", False, group="Conditional")
+           for k in range(1, n_modalities or len(modalities))]
     )
 
 
@@ -108,6 +110,35 @@ def summary_columns(n_modalities: int, extractors: list[str]) -> list[Column]:
         label = FEATURE_LABELS.get(name, f"FD-{name}")
         columns += [Column(f"fd_{name}_uncond", f"{label} uncond", False, group=label)]
         columns += [Column(f"fd_{name}_k{k}", f"{label} k={k}", False, group=label) for k in range(1, n_modalities)]
+        columns += [
+            Column(f"precision_{name}_uncond", f"P ({name})", group=f"P/R ({name})", trials="n_joint"),
+            Column(f"recall_{name}_uncond", f"R ({name})", group=f"P/R ({name})", trials="n_test"),
+        ]
+    return columns
+
+
+def subset_columns(modalities: tuple[str, ...], images: tuple[str, ...], extractors: list[str],
+                   short: dict[str, str]) -> list[Column]:
+    """MoPoE's layout (MNIST-SVHN-Text): joint coherence; for every target t, its coherence given each subset of the
+    other modalities (singletons first, "T|S,M": T given S and M); self-reconstruction; then per feature space the
+    FD of the joint samples of each image modality and their precision/recall. ``short`` abbreviates the names."""
+    from bench.metrics.subsets import all_subsets, subset_members
+
+    columns = [coherence_column("joint", "Coh joint", joint=True)]
+    subsets = all_subsets(len(modalities))
+    for t, target in enumerate(modalities):
+        for mask in subsets:
+            members = subset_members(mask)
+            if t in members:
+                continue
+            key = "+".join(modalities[i] for i in members)
+            given = ",".join(short.get(modalities[i], modalities[i]) for i in members)
+            columns.append(coherence_column(f"coh_{key}_to_{target}", f"{short.get(target, target)}|{given}",
+                                            group=f"Coherence of {short.get(target, target)}"))
+    columns.append(coherence_column("self", "Coh self"))
+    for name in extractors:
+        label = FEATURE_LABELS.get(name, f"FD-{name}")
+        columns += [Column(f"fd_{name}_{m}", f"{label} joint ({short.get(m, m)})", False, group=label) for m in images]
         columns += [
             Column(f"precision_{name}_uncond", f"P ({name})", group=f"P/R ({name})", trials="n_joint"),
             Column(f"recall_{name}_uncond", f"R ({name})", group=f"P/R ({name})", trials="n_test"),

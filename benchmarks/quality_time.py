@@ -27,9 +27,10 @@ import torch
 from bench.data.dataset import MultimodalDataset, to_float
 from bench.data.polymnist import build_embedded
 from bench.devices import resolve_device
-from bench.metrics.coherence import CoherenceCounter, generation_pass
+from bench.metrics.coherence import CoherenceCounter
 from bench.metrics.features import ClassifierFeatures, InceptionFeatures, fid_inception_net
 from bench.metrics.frechet import FeatureStats, frechet_distance
+from bench.metrics.generation import generation_pass
 from bench.metrics.quality import FeatureCollector, RealFeatures, extract, real_features
 from classifiers.train import ClassifierConfig, classifier_accuracy, train_classifiers
 

@@ -1,8 +1,14 @@
-"""Per-modality digit classifiers used to score coherence, and as a feature net for FD ("FD-clf")."""
+"""Per-modality digit classifiers used to score coherence, and as a feature net for FD ("FD-clf"): one design per
+modality kind, built through ``build_classifier`` (``CLASSIFIERS``)."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from torch import Tensor, nn
+
+from bench.data.kinds import ModalitySpec
+from bench.registry import Registry
 
 # Layers a caller may ask for, as torch-fidelity's extractors declare theirs.
 FEATURE_LAYERS = ("penultimate", "logits")
@@ -44,3 +50,97 @@ class DigitClassifier(nn.Module):
         """(B, 3, 28, 28) -> (B, 10) logits."""
         return self.head(self.body(x))
 
+
+
+class _ResidualBlock1d(nn.Module):
+    """MoPoE's pre-activation 1-d residual block (``ResidualBlockEncoder`` with ``make_res_block_encoder``'s
+    shortcut): branch BN -> ReLU -> 1x1 conv (c_in -> c_in) -> BN -> ReLU -> conv c_in -> c_out (k, s, p);
+    shortcut conv c_in -> c_out (k, s, p) -> BN; output shortcut + 0.3 branch."""
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int, padding: int) -> None:
+        super().__init__()
+        self.branch = nn.Sequential(
+            nn.BatchNorm1d(c_in),
+            nn.ReLU(),
+            nn.Conv1d(c_in, c_in, kernel_size=1),
+            nn.BatchNorm1d(c_in),
+            nn.ReLU(),
+            nn.Conv1d(c_in, c_out, kernel_size=kernel_size, stride=stride, padding=padding),
+        )
+        self.shortcut = nn.Sequential(
+            nn.Conv1d(c_in, c_out, kernel_size=kernel_size, stride=stride, padding=padding),
+            nn.BatchNorm1d(c_out),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.shortcut(x) + 0.3 * self.branch(x)
+
+
+class TextClassifier(nn.Module):
+    """MNIST-SVHN-Text ``ClfText`` (MoPoE ``mnistsvhntext/networks/ConvNetworkTextClf.py``, ``dim`` 64), input one-hot
+    text (B, L, V) (L = 8 characters over an alphabet of V = 71), read as V channels of length L:
+
+    Conv1d V->128 (k1) -> L 8; residual block 128->192 (k4, s2, p1) -> L 4; residual block 192->128 (k4, s2, p0)
+    -> L 1 (each block BN->ReLU->1x1 conv->BN->ReLU->conv plus a conv+BN shortcut, output shortcut + 0.3 branch);
+    Dropout 0.5; flatten to 128 (the *penultimate* features) -> Linear 10 (logits).
+
+    Deviation: MoPoE ends in a sigmoid over 10 independent outputs (its ``utils/loss.py`` BCE suggests it was trained
+    with BCE; its pretrained weights ship without training code and cannot be reproduced). This one returns logits,
+    trained with cross-entropy by ``classifiers.train`` like the image classifiers; the prediction is the argmax in
+    both. Its BatchNorm layers make it read batches of at least 2 in training (``MIN_BATCH``) and use running
+    statistics in eval mode.
+    """
+
+    MIN_BATCH = 2  # the last block's shortcut BatchNorm sees one value per channel and item
+
+    def __init__(self, vocab_size: int = 71, n_classes: int = 10, length: int = 8) -> None:
+        super().__init__()
+        after = (length + 2 - 4) // 2 + 1  # k4 s2 p1
+        after = (after - 4) // 2 + 1 if after >= 4 else 0  # k4 s2 p0
+        if after != 1:
+            raise ValueError(f"the text classifier reduces a length of 8 to 11 characters to 1; got {length}")
+        self.body = nn.Sequential(
+            nn.Conv1d(vocab_size, 128, kernel_size=1),
+            _ResidualBlock1d(128, 192, kernel_size=4, stride=2, padding=1),
+            _ResidualBlock1d(192, 128, kernel_size=4, stride=2, padding=0),
+            nn.Dropout(0.5),
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(128, n_classes)
+
+    def features(self, x: Tensor, layer: str = "penultimate") -> Tensor:
+        """(B, L, V) -> (B, 128) penultimate activations, or (B, 10) logits."""
+        if layer not in FEATURE_LAYERS:
+            raise ValueError(f"unknown feature layer {layer!r}; provided: {', '.join(FEATURE_LAYERS)}")
+        h = self.body(x.transpose(-2, -1))
+        return h if layer == "penultimate" else self.head(h)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, L, V) one-hot -> (B, 10) logits."""
+        return self.head(self.body(x.transpose(-2, -1)))
+
+
+ClassifierBuilder = Callable[[ModalitySpec, int], nn.Module]
+
+# Classifier builders by modality kind (``bench.data.kinds.KINDS``): builder(spec, n_classes) -> an untrained module
+# with ``forward(x) -> logits (B, n_classes)`` and ``features(x, layer)`` (FEATURE_LAYERS, 128-d penultimate) over the
+# kind's model-form inputs. A new kind registers its own.
+CLASSIFIERS: Registry[ClassifierBuilder] = Registry("classifier kind")
+
+
+@CLASSIFIERS.register("image")
+def _image_classifier(spec: ModalitySpec, n_classes: int) -> nn.Module:
+    return DigitClassifier(in_channels=spec.model_shape[0], n_classes=n_classes, image_size=spec.model_shape[-1])
+
+
+@CLASSIFIERS.register("text")
+def _text_classifier(spec: ModalitySpec, n_classes: int) -> nn.Module:
+    length, vocab_size = spec.model_shape
+    return TextClassifier(vocab_size, n_classes=n_classes, length=length)
+
+
+def build_classifier(spec: ModalitySpec, n_classes: int = 10) -> nn.Module:
+    """The untrained classifier for a modality of ``spec`` (its kind's ``CLASSIFIERS`` builder): images
+    ``DigitClassifier(in_channels=C, image_size=S)``, text ``TextClassifier(V, length=L)``; on the CPU, in train
+    mode."""
+    return CLASSIFIERS.get(spec.kind)(spec, n_classes)

@@ -4,26 +4,36 @@
 Loss per batch: L = (1/B) sum_b -ln Laplace(x_b | dec(enc(x_b)), s), i.e. sum |x - dec(enc(x))| / s plus a constant,
 with fixed scale s = 0.75; no KL, no latent regularisation. Adam, no schedule. Small-scale deviation
 ``likelihood="gaussian"``: the squared error (``bench.likelihoods``), which makes digits legible in far fewer steps.
+
+The loss and what the model returns depend on the modality's kind (``bench.data.kinds``), through ``AE_KINDS[kind]``:
+an image's loss is the likelihood above and its output the decoder's location clamped to [0, 1]; a text modality's
+decoder gives per-position logits (B, L, V), its loss is the categorical cross-entropy against the one-hot input summed
+over positions, -sum_l ln softmax(logits_l)[x_l] (MoPoE's ``OneHotCategorical`` term, with the logits read as logits;
+``shared/reference/text_modalities.md`` section 1.4), and its output the per-position probabilities softmax(logits).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
+from bench.data.kinds import ModalitySpec
 from bench.errors import BenchError
 from bench.health import TrainingMonitor
 from bench.interface import DataSpec
 from bench.likelihoods import LIKELIHOODS
+from bench.registry import Registry
 from bench.seeding import reinitialize
 from bench.store import stable_hash
-from mld.nets import AE_NETS
+from mld.nets import ae_networks
 
 AUTOENCODER_VERSION = 1  # in the autoencoder stage's key: raise it with any change that can alter its weights (bench.versions)
 
@@ -38,6 +48,7 @@ class AutoencoderConfig:
     lr: float = 1e-3
     batch_size: int = 128
     epochs: int = 300
+    # the image likelihood (a text modality's loss is its categorical cross-entropy, ``AE_KINDS``):
     laplace_scale: float = 0.75
     likelihood: str = "laplace"  # deviation "gaussian": squared error with std ``gaussian_std`` (bench.likelihoods)
     gaussian_std: float = 0.25
@@ -62,6 +73,44 @@ class AutoencoderConfig:
         return LIKELIHOODS[self.likelihood](x, loc, self.laplace_scale if self.likelihood == "laplace" else self.gaussian_std)
 
 
+class AutoencoderKind(Protocol):
+    """What an autoencoder of one modality kind trains on and gives back."""
+
+    def nll(self, cfg: AutoencoderConfig, x: Tensor, out: Tensor) -> Tensor:
+        """The reconstruction loss per item, (B,), of model-form inputs ``x`` against the decoder output ``out``."""
+
+    def output(self, out: Tensor) -> Tensor:
+        """The decoder output as the model returns it (float32)."""
+
+
+AE_KINDS: Registry[AutoencoderKind] = Registry("autoencoder modality kind")
+
+
+class ImageAutoencoder:
+    """Images: the configured likelihood (``AutoencoderConfig.nll``); the location clamped to [0, 1]."""
+
+    def nll(self, cfg: AutoencoderConfig, x: Tensor, out: Tensor) -> Tensor:
+        return cfg.nll(x, out)
+
+    def output(self, out: Tensor) -> Tensor:
+        return out.float().clamp(0.0, 1.0)
+
+
+class TextAutoencoder:
+    """Text, one-hot (B, L, V) in and logits (B, L, V) out: the categorical cross-entropy summed over positions;
+    softmax probabilities (rows sum to 1)."""
+
+    def nll(self, cfg: AutoencoderConfig, x: Tensor, out: Tensor) -> Tensor:
+        return -(x * F.log_softmax(out, dim=-1)).sum(dim=(1, 2))
+
+    def output(self, out: Tensor) -> Tensor:
+        return torch.softmax(out.float(), dim=-1)
+
+
+AE_KINDS.register("image")(ImageAutoencoder())
+AE_KINDS.register("text")(TextAutoencoder())
+
+
 class Autoencoder(nn.Module):
     def __init__(self, encoder: nn.Module, decoder: nn.Module) -> None:
         super().__init__()
@@ -73,11 +122,12 @@ class Autoencoder(nn.Module):
 
 
 def build_autoencoders(spec: DataSpec, cfg: AutoencoderConfig) -> nn.ModuleDict:
-    """One untrained autoencoder per modality of ``spec``, keyed by modality name."""
-    make = AE_NETS.get(spec.name)
+    """One untrained autoencoder per modality of ``spec``, keyed by modality name, its networks chosen by the
+    modality's kind (``mld.nets.ae_networks``)."""
     dims = cfg.dims(len(spec.modalities))
     return nn.ModuleDict({
-        m: Autoencoder(*make(tuple(spec.shapes[m]), d, cfg.hidden_dim or d, cfg.width)) for m, d in zip(spec.modalities, dims)
+        m: Autoencoder(*ae_networks(spec, m)(tuple(spec.shapes[m]), d, cfg.hidden_dim or d, cfg.width))
+        for m, d in zip(spec.modalities, dims)
     })
 
 
@@ -97,13 +147,18 @@ def train_autoencoder(
     name: str = "ae",
     monitor: TrainingMonitor | None = None,
     checkpoint: Checkpointer | None = None,
+    spec: ModalitySpec | None = None,
 ) -> list[float]:
-    """Fit one autoencoder on ``images: uint8 (N, C, H, W)`` from a seeded init; returns the mean loss per epoch.
+    """Fit one autoencoder on the stored data ``images`` of a modality of ``spec`` (its kind and shape; default an
+    image: uint8 (N, C, H, W)) from a seeded init, on its model-form batches (images in [0, 1], text one-hot) under
+    its kind's loss (``AE_KINDS``); returns the mean loss per epoch.
     The loss is summed on the device and read once per epoch, for ``monitor`` (stage "autoencoder <name>").
     ``checkpoint`` saves weights, optimiser, shuffling state and losses at epoch ends (always after the last, so a
     finished autoencoder is not retrained when a later one is interrupted) and resumes from them."""
     stage = f"autoencoder {name}"
-    data = MultimodalDataset({name: images}, torch.zeros(images.shape[0], dtype=torch.long)).resident(device)
+    specs = {} if spec is None else {name: spec}
+    data = MultimodalDataset({name: images}, torch.zeros(images.shape[0], dtype=torch.long), specs).resident(device)
+    kind = AE_KINDS.get(data.specs[name].kind)
     reinitialize(ae, seed)
     ae.to(device).train()
     optimizer = torch.optim.Adam(ae.parameters(), lr=cfg.lr)
@@ -122,7 +177,7 @@ def train_autoencoder(
         total = torch.zeros((), device=device)
         for x, _ in data.batches(cfg.batch_size, shuffle=True, generator=shuffle, device=device):
             x = x[name]
-            loss = cfg.nll(x, ae(x)).mean()
+            loss = kind.nll(cfg, x, ae(x)).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -159,7 +214,7 @@ def train_autoencoders(
         start = time.perf_counter()
         record["losses"][m] = train_autoencoder(
             ae, train.images[m], cfg, seed=modality_seed(seed, m), device=device, progress=progress, name=m,
-            monitor=monitor, checkpoint=children[m],
+            monitor=monitor, checkpoint=children[m], spec=train.specs[m],
         )
         record["seconds"][m] = time.perf_counter() - start
     for child in children.values():

@@ -7,6 +7,10 @@ VP-SDE with the variant's training inputs (``mld.masking``), keeping an EMA of i
 EMA network (``mld.samplers``): observed modalities are clamped to their clean latents; the result is
 de-standardised and decoded by each modality's decoder. A row that observes every modality is returned as its
 reconstruction without sampling.
+
+Modalities of any kind (``bench.data.kinds``) take part alike: each gets the autoencoder and loss of its kind
+(``mld.autoencoders``) and is returned in its model form: an image as float32 (B, C, H, W) in [0, 1], a text modality
+as per-position probabilities float32 (B, L, V) whose rows sum to 1 (the softmax of its decoder's logits).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from bench.metrics.subsets import all_subsets
 from bench.registry import PAPER_SUITES, register_model
 from bench.seeding import reinitialize
 from mld import samplers
-from mld.autoencoders import AUTOENCODER_VERSION, AutoencoderConfig, build_autoencoders, train_autoencoders
+from mld.autoencoders import AE_KINDS, AUTOENCODER_VERSION, AutoencoderConfig, build_autoencoders, train_autoencoders
 from mld.ema import EMA
 from mld.masking import (
     LatentLayout,
@@ -134,6 +138,17 @@ class MLDConfig(ModelConfig):
             "epochs": 40,
         },
     }
+    # MNIST-SVHN-Text: MNIST-SVHN's settings plus a text autoencoder (MoPoE's conv text networks; MLD has none). Its
+    # latent is 16: the strings carry only the digit and the word's start (at most 10 x 5 = 50 distinct strings), so
+    # MNIST's 16 is ample, between MLD's unused ``dim_label = 10`` and MoPoE's shared ``class_dim = 20``, and it keeps
+    # the concatenated latent (96) dominated by SVHN's 64 as on MNIST-SVHN.
+    DATASETS["mnist_svhn_text"] = {
+        **DATASETS["mnist_svhn"], "autoencoder": AutoencoderConfig(latent_dims=(16, 64, 16), batch_size=128, epochs=150),
+    }
+    DATASETS["mnist_svhn_text/default"] = {
+        **DATASETS["mnist_svhn/default"],
+        "autoencoder": AutoencoderConfig(latent_dims=(16, 64, 16), lr=2e-3, batch_size=64, epochs=5, likelihood="gaussian"),
+    }
 
     def __post_init__(self) -> None:
         if self.stats not in STATS:
@@ -160,6 +175,7 @@ class MLD(nn.Module):
         self.cfg = cfg
         self.modalities = tuple(spec.modalities)
         self.autoencoders = build_autoencoders(spec, cfg.autoencoder).requires_grad_(False)
+        self.kinds = {m: AE_KINDS.get(spec.kind(m)) for m in self.modalities}  # each decoder output -> model output
         self.layout = LatentLayout(cfg.autoencoder.dims(len(self.modalities)))
         self.sde = VPSDE(cfg.beta_min, cfg.beta_max, cfg.t_eps)
         self.score = ScoreMLP(self.layout.total, self.n_times, cfg.init_dim, cfg.time_dim, cfg.groups)
@@ -233,14 +249,16 @@ class MLD(nn.Module):
 
     @torch.no_grad()
     def decode(self, z: Tensor) -> dict[str, Tensor]:
-        """De-standardise (B, D) latents and decode each modality's slice: float32 images clamped to [0, 1]."""
+        """De-standardise (B, D) latents and decode each modality's slice: float32 images clamped to [0, 1], text
+        per-position probabilities."""
         z = z * self.z_std + self.z_mean
         slices = z.split(list(self.layout.sizes), dim=1)
         return {m: self._decode_one(m, s) for m, s in zip(self.modalities, slices)}
 
     def _decode_one(self, m: str, z_m: Tensor) -> Tensor:
-        """Modality ``m``'s images from its de-standardised latent slice: float32, clamped to [0, 1]."""
-        return self.autoencoders[m].decoder(z_m).float().clamp(0.0, 1.0)
+        """Modality ``m`` from its de-standardised latent slice, float32: images clamped to [0, 1], text the softmax
+        of the decoder's logits (``mld.autoencoders.AE_KINDS``)."""
+        return self.kinds[m].output(self.autoencoders[m].decoder(z_m))
 
     # -- training ------------------------------------------------------------------------------------------------
 
@@ -432,7 +450,8 @@ class MLD(nn.Module):
         self, x: dict[str, Tensor], observed: Tensor, *, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
         """Every modality for every row given the ``observed`` (B, M) ones; one sampler run serves all rows that
-        miss something, whatever their subsets. Returns dict[m, float32 (B, C, H, W)] in [0, 1]."""
+        miss something, whatever their subsets. Returns dict[m, float32 (B, C, H, W)] in [0, 1] for an image,
+        dict[m, float32 (B, L, V)] probabilities for text."""
         observed = check_observed(self.modalities, x, observed, self.device)
         z = self.standardize(self.encode_raw(x, observed.any(dim=0).tolist()))
         return self.decode(self._complete(z, observed, generator))
@@ -458,16 +477,17 @@ class MLD(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
-        """Joint samples: the sampler from pure noise with nothing observed; dict[m, float32 (n, C, H, W)]."""
+        """Joint samples: the sampler from pure noise with nothing observed; dict[m, float32 (n, C, H, W)] (text:
+        (n, L, V) probabilities)."""
         z_obs = torch.zeros(n, self.layout.total, device=self.device)
         observed = torch.zeros(n, len(self.modalities), dtype=torch.bool, device=self.device)
         return self.decode(self.sample_latents(z_obs, observed, noise=self._noise(generator)))
 
 
 def _ablation_datasets(base: dict[str, dict]) -> dict[str, dict]:
-    """MLD's dataset presets with the ablations' score-network width on MNIST-SVHN: 512 (``mnist_svhn_mld_in.py`` and
-    ``mnist_svhn_mld_uni.py`` of the reference), where MLD has 256."""
-    return {**base, "mnist_svhn": {**base["mnist_svhn"], "init_dim": 512}}
+    """MLD's dataset presets with the ablations' score-network width on MNIST-SVHN (and MNIST-SVHN-Text): 512
+    (``mnist_svhn_mld_in.py`` and ``mnist_svhn_mld_uni.py`` of the reference), where MLD has 256."""
+    return {**base, **{name: {**base[name], "init_dim": 512} for name in ("mnist_svhn", "mnist_svhn_text")}}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import torch
 
 import baselines  # noqa: F401  (registers the models)
 import mld  # noqa: F401  (registers the MLD models)
+from baselines.vae import MultimodalVAE
 from bench.interface import DataSpec, MultimodalModel, build_model, generate_subsets
 from bench.metrics.coherence import scored_pairs
 from bench.metrics.subsets import all_subsets
@@ -177,3 +178,103 @@ def test_every_model_takes_modalities_of_different_shapes(name, tiny_mnist_svhn)
     for m, shape in train.shapes.items():
         assert out[m].shape == (21, *shape) and joint[m].shape == (3, *shape)
         assert 0.0 <= out[m].min() and out[m].max() <= 1.0
+
+
+# -- a text modality beside images (MNIST-SVHN-Text) ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_mnist_svhn_text(tiny_mnist_svhn):
+    """The random MNIST-SVHN-shaped pairs with each label's digit name as a third, text modality (8 characters
+    over 71)."""
+    from bench.data.mnist_svhn_text import with_text
+
+    train, test = tiny_mnist_svhn
+    return with_text(train, seed=0), with_text(test, seed=1)
+
+
+def text_spec_of(ds) -> DataSpec:
+    return DataSpec(name="mnist_svhn_text", modalities=ds.modalities, shapes=ds.shapes, specs=ds.specs)
+
+
+@pytest.fixture(scope="module", params=MODEL_NAMES)
+def trained_text(request, tiny_mnist_svhn_text):
+    train, test = tiny_mnist_svhn_text
+    model = build_model(request.param, text_spec_of(train), "quick")
+    record = model.fit(train, seed=0, device=torch.device("cpu"), progress=False)
+    return request.param, model, record, test
+
+
+def check_outputs(out, test, n):
+    """Every modality (n, *shape) float32: images in [0, 1], text per-position probabilities (rows summing to 1)."""
+    assert set(out) == set(test.modalities)
+    for m, shape in test.shapes.items():
+        assert out[m].shape == (n, *shape) and out[m].dtype == torch.float32
+        assert 0.0 <= out[m].min() and out[m].max() <= 1.0
+        if test.kinds[m] == "text":
+            torch.testing.assert_close(out[m].sum(dim=-1), torch.ones(n, shape[0]))
+
+
+def test_text_modality_fits_and_generates(trained_text):
+    _, model, record, test = trained_text
+    assert test.shapes["text"] == (8, 71) and test.kinds["text"] == "text"
+    assert record.steps > 0 and torch.isfinite(torch.tensor(record.losses)).all()
+    x, _ = next(test.batches(21))
+    check_outputs(model.generate(x, mixed_masks(21, 3), generator=torch.Generator().manual_seed(0)), test, 21)
+    check_outputs(model.sample(5, generator=torch.Generator().manual_seed(0)), test, 5)
+
+
+def test_text_modality_outputs_are_deterministic(trained_text):
+    _, model, _, test = trained_text
+    x, _ = next(test.batches(14))
+    observed = mixed_masks(14, 3)
+    a = model.generate(x, observed, generator=torch.Generator().manual_seed(1))
+    b = model.generate(x, observed, generator=torch.Generator().manual_seed(1))
+    c = model.generate(x, observed, generator=torch.Generator().manual_seed(2))
+    assert all(torch.equal(a[m], b[m]) for m in model.modalities)
+    assert not torch.equal(a["text"], c["text"])
+    s1 = model.sample(4, generator=torch.Generator().manual_seed(1))
+    s2 = model.sample(4, generator=torch.Generator().manual_seed(1))
+    assert all(torch.equal(s1[m], s2[m]) for m in model.modalities)
+
+
+def test_text_modality_generate_subsets_equals_generate(trained_text):
+    _, model, _, test = trained_text
+    x, _ = next(test.batches(6))
+    subsets, targets = all_subsets(3), scored_pairs(3)
+    native = generate_subsets(model, x, subsets, targets, generator=torch.Generator().manual_seed(3))
+    fallback = generate_subsets(FallbackOnly(model), x, subsets, targets, generator=torch.Generator().manual_seed(3))
+    for t, m in enumerate(model.modalities):
+        assert native[m].shape == (int(targets[:, t].sum()) * 6, *test.shapes[m])
+        torch.testing.assert_close(native[m], fallback[m], rtol=0, atol=1e-4)
+
+
+def test_text_modality_unobserved_inputs_are_ignored_and_given_text_matters(trained_text):
+    _, model, _, test = trained_text
+    x, _ = next(test.batches(14))
+    observed = mixed_masks(14, 3)
+    scrambled = {m: torch.where(observed[:, i].view(-1, *[1] * (v.ndim - 1)), v, torch.rand_like(v))
+                 for i, (m, v) in enumerate(x.items())}
+    a = model.generate(x, observed, generator=torch.Generator().manual_seed(0))
+    b = model.generate(scrambled, observed, generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(a[m], b[m]) for m in model.modalities)
+    given_text = torch.zeros(14, 3, dtype=torch.bool)
+    given_text[:, 2] = True
+    swapped = {**x, "text": x["text"].roll(1, 0)}
+    out = model.generate(x, given_text, generator=torch.Generator().manual_seed(0))["text"]
+    # after two steps the text barely moves the output (about 1e-6), but it does
+    assert not torch.equal(out, model.generate(swapped, given_text, generator=torch.Generator().manual_seed(0))["text"])
+
+
+def test_text_modality_state_dict_round_trip(trained_text):
+    name, model, _, test = trained_text
+    clone = build_model(name, text_spec_of(test), "quick")
+    clone.load_state_dict(model.state_dict())
+    clone.eval()
+    x, _ = next(test.batches(14))
+    observed = mixed_masks(14, 3)
+    a = model.generate(x, observed, generator=torch.Generator().manual_seed(0))
+    b = clone.generate(x, observed, generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(a[m], b[m]) for m in model.modalities)
+    sa = model.sample(3, generator=torch.Generator().manual_seed(0))
+    sb = clone.sample(3, generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(sa[m], sb[m]) for m in model.modalities)

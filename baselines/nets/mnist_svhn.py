@@ -1,5 +1,5 @@
 """MNIST-SVHN encoders/decoders (MoPoE code ``ConvNetworksImg{MNIST,SVHN}.py``; MLD code ``src/unimodal/mnist_svhn``),
-chosen per modality by its shape.
+chosen per modality by its shape; also the image networks of MNIST-SVHN-Text (``NETS["mnist_svhn_text"]``).
 
 - MNIST (1, 28, 28), MoPoE/MMVAE MLP: flatten 784 -> Linear 400, ReLU -> mu, logvar heads (D); decoder D -> 400, ReLU
   -> 784, sigmoid, reshape (1, 28, 28).
@@ -63,6 +63,7 @@ def svhn_nets(latent_dim: int, width: float = 1.0) -> tuple[nn.Module, nn.Module
     return GaussianHeads(body, c4, latent_dim), decoder
 
 
+@NETS.register("mnist_svhn_text")  # MNIST-SVHN-Text's images are MNIST-SVHN's (its text: ``KIND_NETS["text"]``)
 @NETS.register("mnist_svhn")
 def make(shape: tuple[int, ...], latent_dim: int, width: float = 1.0) -> tuple[nn.Module, nn.Module]:
     """The MNIST MLP for (1, 28, 28) (``width`` does not apply), the SVHN conv networks for (3, 32, 32) with their

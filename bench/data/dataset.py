@@ -1,30 +1,40 @@
-"""In-memory multimodal dataset: one uint8 image tensor per modality plus shared labels."""
+"""In-memory multimodal dataset: one stored uint8 tensor per modality (its kind: ``bench.data.kinds``) plus shared
+labels."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import torch
 from torch import Tensor
 
+from bench.data.kinds import KINDS, ModalitySpec, quantize  # noqa: F401  (quantize: re-exported for the metrics)
+
 
 @dataclass(frozen=True)
 class MultimodalDataset:
-    """Tuples ``(x_m0, ..., x_m{M-1}, y)`` stored as ``images[m]: uint8 (N, C, H, W)`` and ``labels: int64 (N,)``.
-
-    Row i of every modality belongs to the same tuple (same digit label). Images stay uint8 in memory;
-    ``batches`` converts to float in [0, 1] per batch on the requested device.
+    """Tuples ``(x_m0, ..., x_m{M-1}, y)`` stored as ``images[m]: uint8 (N, ...)`` and ``labels: int64 (N,)``, with
+    ``specs[m]`` the modality's kind and shape (``bench.data.kinds``; a modality without one is an image of its
+    stored shape). Row i of every modality belongs to the same tuple (same digit label). Data stays uint8 in memory;
+    ``batches`` converts it to model inputs (images float in [0, 1], text one-hot) per batch on the requested device.
     """
 
     images: dict[str, Tensor]
     labels: Tensor
+    specs: dict[str, ModalitySpec] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = self.labels.shape[0]
+        specs = {m: self.specs.get(m) or ModalitySpec("image", tuple(x.shape[1:])) for m, x in self.images.items()}
         for m, x in self.images.items():
-            if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[0] != n:
-                raise ValueError(f"modality {m}: expected uint8 (N={n}, C, H, W), got {x.dtype} {tuple(x.shape)}")
+            try:
+                KINDS.get(specs[m].kind).check(x, specs[m])
+            except ValueError as exc:
+                raise ValueError(f"modality {m}: {exc}") from None
+            if x.shape[0] != n:
+                raise ValueError(f"modality {m}: {x.shape[0]} items for {n} labels")
+        object.__setattr__(self, "specs", specs)
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -32,13 +42,18 @@ class MultimodalDataset:
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        return {m: tuple(x.shape[1:]) for m, x in self.images.items()}
+        """The shape of one item of each modality as models see it (image (C, H, W), text (L, V))."""
+        return {m: self.specs[m].model_shape for m in self.images}
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {m: self.specs[m].kind for m in self.images}
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
     def subset(self, index: Tensor | slice) -> "MultimodalDataset":
-        return MultimodalDataset({m: x[index] for m, x in self.images.items()}, self.labels[index])
+        return MultimodalDataset({m: x[index] for m, x in self.images.items()}, self.labels[index], self.specs)
 
     @property
     def nbytes(self) -> int:
@@ -54,7 +69,7 @@ class MultimodalDataset:
         free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else 0
         if self.nbytes > budget * free:
             return self
-        return MultimodalDataset({m: x.to(device) for m, x in self.images.items()}, self.labels.to(device))
+        return MultimodalDataset({m: x.to(device) for m, x in self.images.items()}, self.labels.to(device), self.specs)
 
     def batches(
         self,
@@ -65,15 +80,17 @@ class MultimodalDataset:
         device: torch.device | str = "cpu",
         drop_last: bool = False,
     ) -> Iterator[tuple[dict[str, Tensor], Tensor]]:
-        """Yield ``(dict[str, float (B, C, H, W) in [0, 1]], labels (B,))``; every item once per pass. The order
-        is drawn on the CPU (``generator``) and indexes the images where they are (``resident``)."""
+        """Yield ``(dict[str, float model inputs (B, ...)], labels (B,))`` (images (B, C, H, W) in [0, 1], text
+        one-hot (B, L, V)); every item once per pass. The order is drawn on the CPU (``generator``) and indexes the
+        data where it is (``resident``)."""
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         order = order.to(self.labels.device)
         stop = n - n % batch_size if drop_last else n
         for start in range(0, stop, batch_size):
             idx = order[start : start + batch_size]
-            x = {m: to_float(v[idx].to(device)) for m, v in self.images.items()}
+            x = {m: KINDS.get(self.specs[m].kind).to_model(v[idx].to(device), self.specs[m])
+                 for m, v in self.images.items()}
             yield x, self.labels[idx].to(device)
 
 
@@ -88,8 +105,3 @@ def random_subset(ds: MultimodalDataset, n: int | None, *, seed: int) -> Multimo
 def to_float(x: Tensor) -> Tensor:
     """uint8 [0, 255] -> float32 [0, 1]."""
     return x.float().div_(255.0)
-
-
-def quantize(x: Tensor) -> Tensor:
-    """Clamp to [0, 1] and round to the uint8 grid, as saving a PNG would (float32 out)."""
-    return x.clamp(0.0, 1.0).mul(255.0).round_().div_(255.0)

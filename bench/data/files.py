@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
 from bench.data.dataset import MultimodalDataset
+from bench.data.kinds import ModalitySpec
 from bench.errors import BenchError
 from bench.store import load_json, load_torch, save_json, save_torch
 
@@ -330,11 +331,13 @@ def manifest_path(path: str | Path) -> Path:
 
 
 def save_dataset(ds: MultimodalDataset, path: str | Path, manifest: dict[str, Any]) -> None:
-    """Atomically write ``ds`` (``{"images": {m: uint8}, "labels": int64}``) to ``path``, then its manifest.
+    """Atomically write ``ds`` (``{"images": {m: uint8}, "labels": int64, "specs": {m: {kind, shape, alphabet}}}``)
+    to ``path``, then its manifest.
 
     The manifest is written last, so a manifest on disk means a complete data file.
     """
-    save_torch({"images": dict(ds.images), "labels": ds.labels}, path)
+    specs = {m: {"kind": s.kind, "shape": list(s.shape), "alphabet": s.alphabet} for m, s in ds.specs.items()}
+    save_torch({"images": dict(ds.images), "labels": ds.labels, "specs": specs}, path)
     save_json(manifest, manifest_path(path))
 
 
@@ -349,7 +352,8 @@ def load_dataset(path: str | Path) -> tuple[MultimodalDataset, dict[str, Any]]:
     manifest = load_json(meta)
     try:
         images, labels = payload["images"], payload["labels"]
-        ds = MultimodalDataset(dict(images), labels)
+        specs = {m: ModalitySpec(v["kind"], tuple(v["shape"]), v["alphabet"]) for m, v in payload.get("specs", {}).items()}
+        ds = MultimodalDataset(dict(images), labels, specs)
     except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
         raise BenchError(f"{path} is not a saved dataset ({type(exc).__name__}: {exc})", fix) from None
     if labels.dtype != torch.int64 or labels.ndim != 1:

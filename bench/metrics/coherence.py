@@ -27,15 +27,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
-from tqdm import tqdm
 
 from bench.data.dataset import MultimodalDataset, quantize
+from bench.data.kinds import KINDS, ModalitySpec
 from bench.devices import chunked, device_of
-from bench.interface import MultimodalModel, generate_subsets
+from bench.interface import MultimodalModel
+from bench.metrics.generation import SubsetBatch, generation_pass
 from bench.metrics.subsets import all_subsets, single_source_pairs, subset_names
 
 LOO_MEAN = "mean"  # key of the mean over targets in ``CoherenceResult.leave_one_out()``
@@ -109,8 +110,15 @@ class CoherenceResult:
         return {"top_share": float(shares.max(dim=1).values.mean()), "chance": float(shares.prod(dim=0).sum())}
 
     def directions(self) -> dict[str, float]:
-        """``"<s>_to_<t>"`` -> coh({s} -> t) for every ordered pair of distinct modalities."""
-        return {name: float(self.conditional[row, t]) for row, t, name in single_source_pairs(self.subsets, self.modalities)}
+        """``"<s>_to_<t>"`` -> coh({s} -> t) for every ordered pair of distinct modalities, then
+        ``"<a>+<b>..._to_<t>"`` -> coh(S -> t) for every subset S of two or more modalities and target t not in S
+        (the MoPoE table: every subset and target)."""
+        out = {name: float(self.conditional[row, t]) for row, t, name in single_source_pairs(self.subsets, self.modalities)}
+        for row, (mask, name) in enumerate(zip(self.subsets, subset_names(self.subsets, self.modalities))):
+            if int(mask.sum()) > 1:
+                out.update({f"{name}_to_{m}": float(self.conditional[row, t])
+                            for t, m in enumerate(self.modalities) if not bool(mask[t])})
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary: ``joint``, ``coh_k1``..``coh_k{M-1}``, ``loo_<target>`` and ``loo_mean``,
@@ -135,91 +143,6 @@ class CoherenceResult:
         }
 
 
-@dataclass(frozen=True)
-class SubsetBatch:
-    """What one test batch of b tuples generated under the conditioning subsets (``generation_pass``):
-    ``images[m]: (S_m, b, C, H, W)`` is target m given each subset in ``rows[m]`` (long (S_m,), ascending rows of
-    the ``bench.metrics.subsets`` order); only the (subset, target) pairs some consumer wants are generated.
-    ``labels`` (b,) are the tuples' digits."""
-
-    images: dict[str, Tensor]
-    rows: dict[str, Tensor]
-    labels: Tensor
-
-    def target(self, m: str, wanted: Tensor) -> tuple[Tensor, Tensor]:
-        """(rows, images (len(rows), b, C, H, W)) of target ``m`` restricted to the subsets with ``wanted[s]``
-        (bool (S,)); empty when none was generated."""
-        if m not in self.images:
-            return torch.zeros(0, dtype=torch.long), torch.zeros(0)
-        keep = wanted.cpu()[self.rows[m]]
-        if bool(keep.all()):
-            return self.rows[m], self.images[m]
-        return self.rows[m][keep], self.images[m][keep.to(self.images[m].device)]
-
-
-class GenerationConsumer(Protocol):
-    """Receives what one evaluation pass generates (``generation_pass``)."""
-
-    wanted: Tensor
-    """bool (S, M): the (subset, target) pairs it reads; the pass generates the union over its consumers."""
-
-    def conditional(self, batch: SubsetBatch) -> None:
-        """One test batch of b tuples under the subsets."""
-
-    def joint(self, samples: Mapping[str, Tensor]) -> None:
-        """One chunk of unconditional samples."""
-
-
-def generation_pass(
-    model: MultimodalModel,
-    test: MultimodalDataset,
-    consumers: Sequence[GenerationConsumer],
-    *,
-    batch_size: int = 256,
-    n_joint: int | None = None,
-    generator: torch.Generator | None = None,
-    device: torch.device | str = "cpu",
-    progress: bool = False,
-) -> int:
-    """Generate once for every metric: each batch of b test tuples goes through one
-    ``bench.interface.generate_subsets`` call under all 2^M - 1 subsets, asking only for the (subset, target)
-    pairs some consumer wants (ceil(N / batch_size) calls; a model with a native ``generate_subsets`` encodes each
-    tuple once and decodes only those rows, any other gets ``generate`` on the b * (2^M - 1) expanded rows). Then
-    ``n_joint`` (default ``len(test)``) samples from ``model.sample`` in calls of at most ``batch_size * (2^M - 1)``
-    rows. Every output is handed to each consumer. Memory: one call holds at most ``batch_size * (2^M - 1)`` rows of
-    every modality (7,936 for PolyMNIST at batch_size=256), plus the model's activations. Returns ``n_joint``."""
-    modalities = tuple(model.modalities)
-    if len(test) == 0:
-        raise ValueError("empty test set")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    n_joint = len(test) if n_joint is None else n_joint
-    if n_joint < 1:
-        raise ValueError(f"n_joint must be positive, got {n_joint}")
-    device = torch.device(device)
-    masks = all_subsets(len(modalities))
-    n_subsets = masks.shape[0]
-    targets = torch.stack([c.wanted.cpu() for c in consumers]).any(dim=0) if consumers else torch.zeros_like(masks)
-    rows = {m: targets[:, t].nonzero().flatten() for t, m in enumerate(modalities) if bool(targets[:, t].any())}
-    masks, on_device = masks.to(device), targets.to(device)
-    with torch.no_grad():
-        batches = test.resident(device).batches(batch_size, device=device)
-        for x, y in tqdm(batches, total=math.ceil(len(test) / batch_size), desc="generate", disable=not progress):
-            b = y.shape[0]
-            out = generate_subsets(model, x, masks, on_device, generator=generator)
-            images = {m: out[m].view(len(rows[m]), b, *out[m].shape[1:]) for m in rows}
-            batch = SubsetBatch(images, rows, y)
-            for consumer in consumers:
-                consumer.conditional(batch)
-        chunks = _chunks(n_joint, batch_size * n_subsets)
-        total = math.ceil(n_joint / (batch_size * n_subsets))
-        for n in tqdm(chunks, total=total, desc="sample", disable=not progress):
-            samples = model.sample(n, generator=generator)
-            for consumer in consumers:
-                consumer.joint(samples)
-    return n_joint
-
-
 def scored_pairs(n_modalities: int, reconstructions: bool = False) -> Tensor:
     """bool (2^M - 1, M): the (subset, target) pairs coherence scores: every t not in S and the self
     reconstructions {t} -> t, or every pair with ``reconstructions``."""
@@ -234,13 +157,15 @@ class CoherenceCounter:
 
     def __init__(
         self, modalities: Sequence[str], classifiers: Mapping[str, nn.Module], device: torch.device,
-        *, reconstructions: bool = False,
+        *, reconstructions: bool = False, specs: Mapping[str, ModalitySpec] | None = None,
     ):
         missing = [m for m in modalities if m not in classifiers]
         if missing:
             raise ValueError(f"modalities {missing} lack a classifier")
         self.modalities = tuple(modalities)
         self.classifiers = classifiers
+        specs = specs or {}
+        self.readers = {m: _reader(specs.get(m)) for m in self.modalities}
         self.device = device
         for clf in classifiers.values():
             clf.eval()
@@ -255,11 +180,12 @@ class CoherenceCounter:
         for t, m in enumerate(self.modalities):
             rows, images = batch.target(m, self.wanted[:, t])
             if len(rows):
-                hits = _predict(self.classifiers[m], images.flatten(0, 1), self.device).view(len(rows), -1) == labels
+                hits = _predict(self.classifiers[m], images.flatten(0, 1), self.device, self.readers[m]).view(
+                    len(rows), -1) == labels
                 self.correct[rows.to(self.device), t] += hits.sum(dim=1)
                 self.scored[rows, t] = True
     def joint(self, samples: Mapping[str, Tensor]) -> None:
-        logits = [_logits(self.classifiers[m], samples[m], self.device) for m in self.modalities]
+        logits = [_logits(self.classifiers[m], samples[m], self.device, self.readers[m]) for m in self.modalities]
         preds = torch.stack([scores.argmax(dim=1) for scores in logits])  # (M, n)
         self.coherent += (preds == preds[0]).all(dim=0).sum()
         if self.joint_classes is None:
@@ -304,7 +230,7 @@ def evaluate_coherence(
     if missing:
         raise ValueError(f"modalities {missing} lack test images")
     device = device_of(classifiers.values()) if device is None else torch.device(device)
-    counter = CoherenceCounter(modalities, classifiers, device, reconstructions=reconstructions)
+    counter = CoherenceCounter(modalities, classifiers, device, reconstructions=reconstructions, specs=test.specs)
     n_joint = generation_pass(
         model, test, [counter], batch_size=batch_size, n_joint=n_joint, generator=generator, device=device,
         progress=progress,
@@ -312,18 +238,21 @@ def evaluate_coherence(
     return counter.result(len(test), n_joint)
 
 
-def _logits(clf: nn.Module, images: Tensor, device: torch.device) -> Tensor:
-    """Class scores ``(B, K)`` of ``images`` after quantization, on ``device`` (``chunked``)."""
-    return chunked(lambda part: clf(quantize(part)), images.to(device))
+def _reader(spec: ModalitySpec | None) -> Callable[[Tensor], Tensor]:
+    """What a classifier reads of a generation: images quantised, text as the one-hot of its argmax tokens
+    (``bench.data.kinds``; no spec: an image)."""
+    if spec is None:
+        return quantize
+    kind = KINDS.get(spec.kind)
+    return lambda x: kind.for_metrics(x, spec)
 
 
-def _predict(clf: nn.Module, images: Tensor, device: torch.device) -> Tensor:
-    """Predicted labels ``(B,)`` of ``images`` after quantization, on ``device``."""
-    return _logits(clf, images, device).argmax(dim=1)
+def _logits(clf: nn.Module, images: Tensor, device: torch.device, read: Callable[[Tensor], Tensor] = quantize) -> Tensor:
+    """Class scores ``(B, K)`` of generations as stored (``read``: quantised images by default), on ``device``
+    (``chunked``)."""
+    return chunked(lambda part: clf(read(part)), images.to(device))
 
 
-def _chunks(total: int, size: int) -> Iterator[int]:
-    """Sizes of consecutive chunks of at most ``size`` that add up to ``total``."""
-    for start in range(0, total, size):
-        yield min(size, total - start)
-
+def _predict(clf: nn.Module, images: Tensor, device: torch.device, read: Callable[[Tensor], Tensor] = quantize) -> Tensor:
+    """Predicted labels ``(B,)`` of generations as stored, on ``device``."""
+    return _logits(clf, images, device, read).argmax(dim=1)

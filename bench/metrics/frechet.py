@@ -74,10 +74,10 @@ def _fd(generated: Tensor, real) -> dict[str, float]:
     return {"fd": frechet_distance(FeatureStats.from_features(generated), real.stats)}
 
 
-def _fd_columns(space: str, modalities: tuple[str, ...]):
+def _fd_columns(space: str, modalities: tuple[str, ...], n_modalities: int):
     from bench.tables import fd_columns
 
-    return fd_columns(space, modalities)
+    return fd_columns(space, modalities, n_modalities)
 
 
 register_metric(FeatureMetric(

@@ -98,10 +98,10 @@ def _prdc(generated: Tensor, real) -> dict[str, float]:
     return prdc(real.features, generated, k_pr=K_PR, k_dc=K_DC, radii=real.radii(K_PR, K_DC))
 
 
-def _prdc_columns(space: str, modalities: tuple[str, ...]):
+def _prdc_columns(space: str, modalities: tuple[str, ...], n_modalities: int):
     from bench.tables import prdc_columns
 
-    return prdc_columns(space, len(modalities))
+    return prdc_columns(space, n_modalities)
 
 
 register_metric(FeatureMetric(

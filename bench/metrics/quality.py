@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from bench.data.dataset import MultimodalDataset, quantize
-from bench.metrics.coherence import SubsetBatch
+from bench.metrics.generation import SubsetBatch
 from bench.metrics import prdc
 from bench.metrics.features import FeatureExtractor
 from bench.metrics.frechet import FeatureStats
@@ -30,8 +30,10 @@ from bench.metrics.subsets import all_subsets, single_source_pairs, subset_names
 
 @dataclass
 class QualityResult:
-    """One model's quality in one feature space. ``conditional[metric]``: float64 (S, M), NaN where t is in S;
-    ``unconditional[metric]``: float64 (M,). ``subsets``: bool (S, M) in ``bench.metrics.subsets`` order."""
+    """One model's quality in one feature space. ``conditional[metric]``: float64 (S, M), NaN where t is in S or t
+    is not ``scored``; ``unconditional[metric]``: float64 (M,), NaN where not scored. ``subsets``: bool (S, M) in
+    ``bench.metrics.subsets`` order; ``scored``: the modalities scored (those with a feature extractor, e.g. the
+    images of a suite with text)."""
 
     extractor: str
     modalities: tuple[str, ...]
@@ -41,13 +43,20 @@ class QualityResult:
     n_real: int
     n_conditional: int  # generated images per (S, t)
     n_unconditional: int
+    scored: tuple[str, ...] = ()  # empty: every modality
+
+    @property
+    def targets(self) -> Tensor:
+        """bool (M,): the scored modalities."""
+        return torch.tensor([not self.scored or m in self.scored for m in self.modalities])
 
     def by_size(self, metric: str) -> dict[int, float]:
-        """k -> mean of the metric over every (S, t) with |S| = k and t not in S."""
+        """k -> mean of the metric over every (S, t) with |S| = k, t not in S and t scored."""
         sizes = self.subsets.sum(dim=1)
         values = self.conditional[metric]
         return {
-            k: float(values[(sizes == k).unsqueeze(1) & ~self.subsets].mean()) for k in range(1, len(self.modalities))
+            k: float(values[(sizes == k).unsqueeze(1) & ~self.subsets & self.targets].mean())
+            for k in range(1, len(self.modalities))
         }
 
     def metrics(self) -> dict[str, float]:
@@ -55,16 +64,19 @@ class QualityResult:
         (mean over modalities), ``<metric>_<extractor>_k<k>`` (conditional, per subset size), and for a registered
         metric's ``pairs`` (FD) also ``<metric>_<extractor>_<s>_to_<t>`` (t generated given s alone)."""
         out: dict[str, float] = {}
+        targets = self.targets
         for metric in self.unconditional:
             per_modality = self.unconditional[metric]
-            for m, v in zip(self.modalities, per_modality.tolist()):
-                out[f"{metric}_{self.extractor}_{m}"] = v
-            out[f"{metric}_{self.extractor}_uncond"] = float(per_modality.mean())
+            for m, v, scored in zip(self.modalities, per_modality.tolist(), targets.tolist()):
+                if scored:
+                    out[f"{metric}_{self.extractor}_{m}"] = v
+            out[f"{metric}_{self.extractor}_uncond"] = float(per_modality[targets].mean())
             for k, v in self.by_size(metric).items():
                 out[f"{metric}_{self.extractor}_k{k}"] = v
         for metric in (p for entry in feature_metrics() for p in entry.pairs if p in self.conditional):
             for row, t, name in single_source_pairs(self.subsets, self.modalities):
-                out[f"{metric}_{self.extractor}_{name}"] = float(self.conditional[metric][row, t])
+                if bool(targets[t]):
+                    out[f"{metric}_{self.extractor}_{name}"] = float(self.conditional[metric][row, t])
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,7 +86,8 @@ class QualityResult:
             "n_real": self.n_real,
             "n_conditional": self.n_conditional,
             "n_unconditional": self.n_unconditional,
-            "unconditional": {k: dict(zip(self.modalities, v.tolist())) for k, v in self.unconditional.items()},
+            "unconditional": {k: {m: x for m, x, scored in zip(self.modalities, v.tolist(), self.targets.tolist()) if scored}
+                              for k, v in self.unconditional.items()},
             "conditional": {
                 metric: {
                     name: {t: v for t, v in zip(self.modalities, row.tolist()) if not math.isnan(v)}
@@ -116,25 +129,29 @@ def real_features(test: MultimodalDataset, modality: str, extractor: FeatureExtr
 
 
 class FeatureCollector:
-    """A ``GenerationConsumer`` (``bench.metrics.coherence``) that keeps phi of every generated image that quality
-    is scored on: per target t the subsets without t, and the unconditional samples."""
+    """A ``GenerationConsumer`` (``bench.metrics.generation``) that keeps phi of every generated image that quality
+    is scored on: per target t (a modality with an extractor; text has none) the subsets without t, and the
+    unconditional samples."""
 
     def __init__(self, modalities: Sequence[str], extractors: Mapping[str, FeatureExtractor]):
         self.modalities = tuple(modalities)
         self.extractors = extractors
+        self.scored = tuple(m for m in self.modalities if m in extractors)
         self.subsets = all_subsets(len(modalities))
-        self.wanted = ~self.subsets
-        self.conditional_features: dict[str, list[Tensor]] = {m: [] for m in modalities}  # (S_t, b, d) per batch
-        self.unconditional_features: dict[str, list[Tensor]] = {m: [] for m in modalities}  # (b, d) per chunk
+        self.wanted = ~self.subsets & torch.tensor([m in extractors for m in self.modalities])
+        self.conditional_features: dict[str, list[Tensor]] = {m: [] for m in self.scored}  # (S_t, b, d) per batch
+        self.unconditional_features: dict[str, list[Tensor]] = {m: [] for m in self.scored}  # (b, d) per chunk
 
     def conditional(self, batch: SubsetBatch) -> None:
         for t, m in enumerate(self.modalities):
+            if m not in self.extractors:
+                continue
             _, images = batch.target(m, self.wanted[:, t])  # every subset without t, in row order
             feats = extract(self.extractors[m], images.flatten(0, 1))
             self.conditional_features[m].append(feats.view(images.shape[0], images.shape[1], -1).cpu())
 
     def joint(self, samples: Mapping[str, Tensor]) -> None:
-        for m in self.modalities:
+        for m in self.scored:
             self.unconditional_features[m].append(extract(self.extractors[m], samples[m]).cpu())
 
     def result(self, name: str, real: Mapping[str, RealFeatures]) -> QualityResult:
@@ -142,9 +159,11 @@ class FeatureCollector:
         n_subsets, n_mod = self.subsets.shape
         measures = [measure for entry in feature_metrics() for measure in entry.measures]
         conditional = {k: torch.full((n_subsets, n_mod), math.nan, dtype=torch.float64) for k in measures}
-        unconditional = {k: torch.zeros(n_mod, dtype=torch.float64) for k in measures}
+        unconditional = {k: torch.full((n_mod,), math.nan, dtype=torch.float64) for k in measures}
         n_conditional = 0
         for t, m in enumerate(self.modalities):
+            if m not in self.extractors:
+                continue
             ref = real[m]
             generated = torch.cat(self.conditional_features[m], dim=1)  # (S_t, N, d)
             n_conditional = generated.shape[1]
@@ -162,7 +181,8 @@ class FeatureCollector:
             unconditional=unconditional,
             n_real=len(next(iter(real.values())).features),
             n_conditional=n_conditional,
-            n_unconditional=sum(len(f) for f in self.unconditional_features[self.modalities[0]]),
+            n_unconditional=sum(len(f) for f in self.unconditional_features[self.scored[0]]),
+            scored=self.scored if len(self.scored) < len(self.modalities) else (),
         )
 
 

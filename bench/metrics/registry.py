@@ -42,18 +42,20 @@ class FeatureMetric:
     kinds: tuple[str, ...] = ("image",)
     pairs: tuple[str, ...] = ()
     table: str = ""  # file stem before "-<space>"; "" = the name
-    columns: Callable[[str, tuple[str, ...]], list[Column]] | None = None  # None: ``measure_columns`` per measure
+    columns: Callable[[str, tuple[str, ...], int], list[Column]] | None = None  # None: ``measure_columns``
     plot: tuple[str, str, str] | None = None
     unit_interval: bool = False  # the plotted measure lies in [0, 1]
     labels: Mapping[str, str] = field(default_factory=dict)  # measure -> column label (default: upper-case name)
     digits: Mapping[str, int] = field(default_factory=dict)  # measure -> digits shown (default 3)
 
-    def table_columns(self, space: str, modalities: tuple[str, ...]) -> list[Column]:
+    def table_columns(self, space: str, scored: tuple[str, ...], n_modalities: int) -> list[Column]:
+        """The columns of its table in feature space ``space``: ``scored`` are the modalities it scores (those of
+        its kinds), ``n_modalities`` all of the suite's (conditional columns run over k = 1 .. n_modalities - 1)."""
         if self.columns is not None:
-            return self.columns(space, modalities)
+            return self.columns(space, scored, n_modalities)
         return [c for measure in self.measures for c in measure_columns(
-            measure, self.labels.get(measure, measure.upper()), space, modalities, self.measures[measure],
-            self.digits.get(measure, 3))]
+            measure, self.labels.get(measure, measure.upper()), space, scored, self.measures[measure],
+            self.digits.get(measure, 3), n_modalities)]
 
 
 FEATURE_METRICS: Registry[FeatureMetric] = Registry("metric")
@@ -77,14 +79,14 @@ def metrics_identity() -> list[tuple[str, int]]:
 
 
 def measure_columns(measure: str, label: str, space: str, modalities: tuple[str, ...],
-                    higher_is_better: bool | None, digits: int = 3) -> list[Column]:
+                    higher_is_better: bool | None, digits: int = 3, n_modalities: int | None = None) -> list[Column]:
     """The default table of one measure: its unconditional value per modality and their mean, then the conditional
-    value per number of given modalities."""
+    value per number of given modalities (1 .. ``n_modalities`` - 1; default: those of ``modalities``)."""
     return (
         [Column(f"{measure}_{space}_{m}", f"{label} {m}", higher_is_better, digits, "Unconditional") for m in modalities]
         + [Column(f"{measure}_{space}_uncond", f"{label} mean", higher_is_better, digits, "Unconditional")]
         + [Column(f"{measure}_{space}_k{k}", f"{label} k={k}", higher_is_better, digits, "Conditional")
-           for k in range(1, len(modalities))]
+           for k in range(1, n_modalities or len(modalities))]
     )
 
 

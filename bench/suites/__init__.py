@@ -1,3 +1,3 @@
 """Benchmark suites; importing this package registers each one in ``SUITES``."""
 
-from bench.suites import mnist_svhn, polymnist  # noqa: F401
+from bench.suites import mnist_svhn, mnist_svhn_text, polymnist  # noqa: F401

@@ -28,6 +28,13 @@ def test_healthy_curves_pass():
     assert RULE.divergence([5.0, 1000.0, 1000.0, 4.0]) is None  # epochs 0-1 are warm-up: 1000 never becomes the best
 
 
+def test_noise_on_a_loss_near_zero_is_not_a_divergence_but_a_return_to_the_start_is():
+    rule = HealthRule()
+    wobbling = [40.0, 34.0, 5.0, 0.5, 0.01, 0.05, 0.04, 0.02]  # a text cross-entropy near zero, noisy
+    assert rule.divergence(wobbling) is None
+    assert rule.divergence([40.0, 34.0, 5.0, 0.5, 0.01, 20.0, 30.0]) == 6
+
+
 def test_negative_losses_use_the_magnitude_of_the_best():
     # a Gaussian likelihood's NLL is negative: best -1600, a rise means above -1600 + 0.5 * 1600 = -800
     assert RULE.divergence([-1000.0, -1500.0, -1600.0, -900.0, -850.0]) is None

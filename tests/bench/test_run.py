@@ -133,16 +133,18 @@ def test_inception_weights_add_a_fid_feature_space(tmp_path):
     from bench.metrics.features import fid_inception_net
     from bench.pipeline import feature_spaces, load_inception
     from bench.config import RunConfig
+    from bench.interface import DataSpec
     from classifiers.nets import DigitClassifier
 
     clfs = {"m0": DigitClassifier(), "m1": DigitClassifier()}
+    spec = DataSpec("polymnist", ("m0", "m1"), {"m0": (3, 28, 28), "m1": (3, 28, 28)})
     assert load_inception(RunConfig(suite="polymnist"), "cpu")[0] is None
-    assert set(feature_spaces(clfs, "k", None)) == {"clf"}
+    assert set(feature_spaces(clfs, "k", None, spec)) == {"clf"}
     path = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
     torch.save(fid_inception_net().state_dict(), path)
     inception, reason = load_inception(RunConfig(suite="polymnist", inception_weights=str(path)), "cpu")
     assert reason is None
-    spaces = feature_spaces(clfs, "k", inception)
+    spaces = feature_spaces(clfs, "k", inception, spec)
     assert set(spaces) == {"clf", "inception"}
     extractors, _ = spaces["inception"]
     assert extractors["m1"].features(torch.rand(2, 3, 28, 28)).shape == (2, 2048)
@@ -377,6 +379,27 @@ def test_mnist_svhn_quick_runs_offline_on_the_stand_in(tmp_path):
     assert "not SVHN" in record["data"]["source"]
     assert (root / "samples" / "mopoe-quick-seed0.png").stat().st_size > 0
     assert "MNIST-SVHN" in (root / "report.md").read_text()
+
+
+def test_mnist_svhn_text_quick_runs_every_model_offline_with_a_text_classifier(tmp_path):
+    """Images and text through every registered model: text coherence from the suite's text classifier (its accuracy
+    recorded), quality on the images only, MoPoE's table of every subset and target, text drawn as text."""
+    from bench.registry import MODELS
+
+    argv = ["--suite", "mnist_svhn_text", "--scale", "quick", "--out", str(tmp_path), "--no-progress", "--device", "cpu"]
+    assert main(argv) == 0
+    root = tmp_path / "mnist_svhn_text"
+    summary = pd.read_csv(root / "summary.csv")
+    assert set(summary.model) == set(MODELS.names())  # every registered model
+    for key in ("coh_svhn+text_to_mnist", "coh_mnist_to_text", "coh_mnist+svhn_to_text", "fd_clf_svhn"):
+        assert key in set(summary.metric)
+    assert "T|M,S" in (root / "summary.md").read_text()
+    record = json.loads((root / "runs" / "quick" / "mopoe-seed0.json").read_text())
+    assert record["classifiers"]["test_accuracy"]["text"] > 0.95  # the word names the digit
+    assert record["metrics"]["coh_mnist+svhn_to_text"] == record["coherence"]["conditional"]["mnist+svhn"]["text"]
+    assert not any(k.endswith("_text") and k.startswith(("fd_", "kid_", "precision_")) for k in record["metrics"])
+    assert set(pd.read_csv(root / "quality-clf.csv").metric) >= {"fd_clf_mnist", "fd_clf_svhn", "fd_clf_k2"}
+    assert (root / "samples" / "mld-quick-seed0.png").stat().st_size > 0
 
 
 def test_mnist_svhn_data_root_without_the_files_is_one_clear_error(tmp_path, capsys):

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from bench.data.dataset import MultimodalDataset
@@ -57,3 +58,46 @@ def test_the_classifier_takes_svhn_sized_and_grey_inputs():
     mnist = DigitClassifier(in_channels=1, image_size=28).eval()
     assert svhn(torch.rand(2, 3, 32, 32)).shape == (2, 10) and svhn.features(torch.rand(2, 3, 32, 32)).shape == (2, 128)
     assert mnist(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+
+
+def random_mnist_svhn(n: int, seed: int) -> MultimodalDataset:
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 10, (n,), generator=g)
+    mnist = torch.randint(0, 256, (n, 1, 28, 28), generator=g, dtype=torch.uint8)
+    svhn = torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
+    return MultimodalDataset({"mnist": mnist, "svhn": svhn}, labels)
+
+
+# (sum, sum of squares) of every tensor of the classifiers trained below, recorded with the code before the classifiers
+# were built per modality kind (``classifiers.nets.build_classifier``), when train_classifiers built DigitClassifiers
+# itself; SHA-256 of all their bytes then (CPU torch):
+# 443f2b5978c1465d5030037263d5ae6acd8119eda847ef7d7d45a3108c29ce9e.
+# Compared with a tolerance so that another BLAS build passes; a different initialisation or RNG use fails by far.
+IMAGE_WEIGHTS_BEFORE_KINDS = {
+    ("mnist", "body.0.weight"): (-1.182255608, 3.554139528),
+    ("mnist", "body.0.bias"): (0.8249854092, 0.1585140228),
+    ("mnist", "body.3.weight"): (-7.109014569, 6.796630091),
+    ("mnist", "body.3.bias"): (-0.1381402314, 0.06010726583),
+    ("mnist", "body.7.weight"): (-189.2575523, 53.11119759),
+    ("mnist", "body.7.bias"): (-0.3068290027, 0.05213355968),
+    ("mnist", "head.weight"): (-1.756550037, 3.355964739),
+    ("mnist", "head.bias"): (0.06739429804, 0.01825387035),
+    ("svhn", "body.0.weight"): (-0.3798078705, 3.287172088),
+    ("svhn", "body.0.bias"): (0.3326620087, 0.05760456226),
+    ("svhn", "body.3.weight"): (-1.981101221, 7.088477484),
+    ("svhn", "body.3.bias"): (-0.1247901998, 0.0490518677),
+    ("svhn", "body.7.weight"): (-127.3614764, 57.40120666),
+    ("svhn", "body.7.bias"): (-0.2019954536, 0.04699133557),
+    ("svhn", "head.weight"): (-2.524071926, 3.390185545),
+    ("svhn", "head.bias"): (-0.2901076986, 0.03134928124),
+}
+
+
+def test_image_classifier_weights_are_those_of_before_the_kinds():
+    clfs, _ = train_classifiers(random_mnist_svhn(96, 0), ClassifierConfig.preset("quick"), seed=5)
+    got = {(m, k): (v.double().sum().item(), v.double().square().sum().item())
+           for m, c in clfs.items() for k, v in c.state_dict().items()}
+    assert set(got) == set(IMAGE_WEIGHTS_BEFORE_KINDS)
+    for key, (total, squares) in IMAGE_WEIGHTS_BEFORE_KINDS.items():
+        assert got[key][0] == pytest.approx(total, rel=1e-4, abs=1e-4), key
+        assert got[key][1] == pytest.approx(squares, rel=1e-4, abs=1e-4), key

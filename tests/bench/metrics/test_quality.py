@@ -8,8 +8,9 @@ import torch
 from torch import Tensor
 
 from bench.data.dataset import quantize, to_float
-from bench.metrics.coherence import CoherenceCounter, generation_pass
+from bench.metrics.coherence import CoherenceCounter
 from bench.metrics.frechet import FeatureStats, frechet_distance
+from bench.metrics.generation import generation_pass
 from bench.metrics.prdc import prdc
 from bench.metrics.kid import kid
 from bench.metrics.quality import FeatureCollector, RealFeatures, extract, real_features

@@ -1,0 +1,79 @@
+"""What a VAE's decoder output means, per modality kind (``bench.data.kinds``), chosen through ``OUTPUTS[kind]``:
+how it scores data (the reconstruction term's -ln p(x | out)) and what ``generate``/``sample`` return from it.
+
+- image: the decoder gives the likelihood's location (B, C, H, W); -ln p is the config's Laplace (``laplace_scale``)
+  or Gaussian (``gaussian_std``) summed per image (``bench.likelihoods``); generations are the locations clamped to
+  [0, 1].
+- text: the decoder gives per-position logits (B, L, V); -ln p is the categorical one, -sum over the L positions of
+  log softmax(logits)[true token]; generations are the probabilities softmax(logits) (B, L, V), each row summing to
+  1 (not clamped). The config's ``likelihood`` applies to images only.
+
+A new kind registers an object with ``nll(x, out, cfg)`` and ``generation(out)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from torch import Tensor
+from torch.nn import functional as F
+
+from bench.likelihoods import LIKELIHOODS
+from bench.registry import Registry
+
+if TYPE_CHECKING:
+    from baselines.vae import VAEConfig
+
+
+class DecoderOutput(Protocol):
+    name: str
+
+    def nll(self, x: Tensor, out: Tensor, cfg: "VAEConfig") -> Tensor:
+        """-ln p(x | out) per item: x (B, *shape) against decoder outputs (..., B, *shape) -> (..., B)."""
+
+    def generation(self, out: Tensor) -> Tensor:
+        """Decoder outputs -> what ``generate`` and ``sample`` return (float32, the model form of the kind)."""
+
+
+OUTPUTS: Registry[Any] = Registry("decoder output kind")
+
+
+def categorical_nll(x: Tensor, logits: Tensor) -> Tensor:
+    """-ln Cat(x | softmax(logits)) summed over the L positions: x one-hot (B, L, V) against logits (..., B, L, V)
+    -> (..., B), broadcasting as ``bench.likelihoods.laplace_nll``.
+
+    The correct categorical with ``logits`` semantics (``torch.distributions.Categorical(logits=...)``); MoPoE's
+    decoder emits log-probabilities and passes them to ``OneHotCategorical`` as ``probs``, a known quirk of its code
+    that we deliberately do not reproduce. For one-hot x this is -sum_l log softmax(logits_l)[token_l]; for soft
+    rows x it is the cross-entropy against them.
+    """
+    return -(x.to(logits.device) * F.log_softmax(logits, dim=-1)).sum(dim=(-2, -1))
+
+
+class ImageOutput:
+    """The decoder output is the image likelihood's location."""
+
+    name = "image"
+
+    def nll(self, x: Tensor, loc: Tensor, cfg: "VAEConfig") -> Tensor:
+        scale = cfg.laplace_scale if cfg.likelihood == "laplace" else cfg.gaussian_std
+        return LIKELIHOODS[cfg.likelihood](x.to(loc.device), loc, scale)
+
+    def generation(self, loc: Tensor) -> Tensor:
+        return loc.float().clamp(0.0, 1.0)
+
+
+class TextOutput:
+    """The decoder output is per-position logits over the alphabet."""
+
+    name = "text"
+
+    def nll(self, x: Tensor, logits: Tensor, cfg: "VAEConfig") -> Tensor:
+        return categorical_nll(x, logits)
+
+    def generation(self, logits: Tensor) -> Tensor:
+        return F.softmax(logits.float(), dim=-1)
+
+
+OUTPUTS.register("image")(ImageOutput())
+OUTPUTS.register("text")(TextOutput())
