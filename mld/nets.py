@@ -16,9 +16,9 @@ PolyMNIST (``EncoderImg`` / ``DecoderImg`` of the reference, D = 160 and hidden 
     decoder: Linear(D, 2048), ReLU, view (128, 4, 4), ConvT(128->64, k3 s2 p1), ReLU,
              ConvT(64->32, k3 s2 p1 op1), ReLU, ConvT(32->3, k3 s2 p1 op1): 4 -> 7 -> 14 -> 28; no sigmoid.
 
-Text (MLD has no working text autoencoder, ``shared/reference/text_modalities.md`` section 2; these are MoPoE's text
-networks, ``mnistsvhntext/networks/ConvNetworksTextMNIST.py`` with dim = 64, made deterministic): one-hot strings
-(B, L, V) of L = 8 characters, c = 2 dim = 128 channels times ``width``:
+Text (the MLD code has no working text autoencoder: its ``LABEL`` modality in ``src/dataLoaders/MnistSvhnText`` cannot
+be instantiated; these are MoPoE's text networks, ``mnistsvhntext/networks/ConvNetworksTextMNIST.py`` with dim = 64,
+made deterministic): one-hot strings (B, L, V) of L = 8 characters, c = 2 dim = 128 channels times ``width``:
     encoder: transpose to (B, V, L), Conv1d(V->c, k1), ReLU, Conv1d(c->c, k4 s2 p1), ReLU, Conv1d(c->c, k4 s2 p0),
              ReLU: 8 -> 4 -> 1; Flatten(c), Linear(c, D) (one head: the latent itself, no log-variance)
     decoder: Linear(D, c), view (c, 1), ConvT1d(c->c, k4 s1 p0), ReLU, ConvT1d(c->c, k4 s2 p1), ReLU: 1 -> 4 -> 8;
