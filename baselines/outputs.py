@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from torch import Tensor
 from torch.nn import functional as F
 
-from bench.likelihoods import LIKELIHOODS
+from bench.likelihoods import LIKELIHOODS, categorical_nll
 from bench.registry import Registry
 
 if TYPE_CHECKING:
@@ -36,18 +36,6 @@ class DecoderOutput(Protocol):
 
 
 OUTPUTS: Registry[Any] = Registry("decoder output kind")
-
-
-def categorical_nll(x: Tensor, logits: Tensor) -> Tensor:
-    """-ln Cat(x | softmax(logits)) summed over the L positions: x one-hot (B, L, V) against logits (..., B, L, V)
-    -> (..., B), broadcasting as ``bench.likelihoods.laplace_nll``.
-
-    The correct categorical with ``logits`` semantics (``torch.distributions.Categorical(logits=...)``); MoPoE's
-    decoder emits log-probabilities and passes them to ``OneHotCategorical`` as ``probs``, a known quirk of its code
-    that we deliberately do not reproduce. For one-hot x this is -sum_l log softmax(logits_l)[token_l]; for soft
-    rows x it is the cross-entropy against them.
-    """
-    return -(x.to(logits.device) * F.log_softmax(logits, dim=-1)).sum(dim=(-2, -1))
 
 
 class ImageOutput:

@@ -1,4 +1,5 @@
-"""Image likelihoods with a fixed scale, as negative log-densities summed per image:
+"""Image likelihoods with a fixed scale, as negative log-densities summed per image (and the categorical of text,
+``categorical_nll``):
 
     -ln Laplace(x | loc, s) = sum_pixels |x - loc| / s + ln(2 s)            (every reference repository, s = 0.75)
     -ln N(x | loc, s^2)     = sum_pixels (x - loc)^2 / (2 s^2) + ln(s sqrt(2 pi))
@@ -16,6 +17,7 @@ from __future__ import annotations
 import math
 
 from torch import Tensor
+from torch.nn import functional as F
 
 
 def gaussian_nll(x: Tensor, loc: Tensor, std: float = 0.25, *, event_dims: int = 3) -> Tensor:
@@ -29,6 +31,18 @@ def laplace_nll(x: Tensor, loc: Tensor, scale: float = 0.75, *, event_dims: int 
     broadcast, so (B, C, H, W) gives (B,) and x (B, C, H, W) against loc (K, B, C, H, W) gives (K, B)."""
     per_pixel = (x - loc).abs() / scale + math.log(2.0 * scale)
     return per_pixel.flatten(start_dim=per_pixel.ndim - event_dims).sum(dim=-1)
+
+
+def categorical_nll(x: Tensor, logits: Tensor) -> Tensor:
+    """-ln Cat(x | softmax(logits)) summed over the L positions: x one-hot (B, L, V) against logits (..., B, L, V)
+    -> (..., B), broadcasting as ``laplace_nll``.
+
+    The correct categorical with ``logits`` semantics (``torch.distributions.Categorical(logits=...)``); MoPoE's
+    decoder emits log-probabilities and passes them to ``OneHotCategorical`` as ``probs``, a known quirk of its code
+    that we deliberately do not reproduce. For one-hot x this is -sum_l log softmax(logits_l)[token_l]; for soft
+    rows x it is the cross-entropy against them.
+    """
+    return -(x.to(logits.device) * F.log_softmax(logits, dim=-1)).sum(dim=(-2, -1))
 
 
 LIKELIHOODS = {"laplace": laplace_nll, "gaussian": gaussian_nll}  # name -> nll(x, loc, scale), summed per image

@@ -14,7 +14,29 @@ from bench.registry import Registry
 FEATURE_LAYERS = ("penultimate", "logits")
 
 
-class DigitClassifier(nn.Module):
+class BodyHeadClassifier(nn.Module):
+    """A classifier as ``head(body(inputs(x)))``: ``body`` gives the 128-d *penultimate* features, the Linear
+    ``head`` the logits; ``inputs`` adapts the kind's model-form input (unchanged for images)."""
+
+    body: nn.Module
+    head: nn.Module
+
+    def inputs(self, x: Tensor) -> Tensor:
+        return x
+
+    def features(self, x: Tensor, layer: str = "penultimate") -> Tensor:
+        """(B, 128) penultimate activations, or (B, n_classes) logits."""
+        if layer not in FEATURE_LAYERS:
+            raise ValueError(f"unknown feature layer {layer!r}; provided: {', '.join(FEATURE_LAYERS)}")
+        h = self.body(self.inputs(x))
+        return h if layer == "penultimate" else self.head(h)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, n_classes) logits."""
+        return self.head(self.body(self.inputs(x)))
+
+
+class DigitClassifier(BodyHeadClassifier):
     """PolyMNIST ``ClfImg`` (MoPoE ``ConvNetworkImgClfCMNIST``), input (B, C, S, S) in [0, 1] (S divisible by 4):
 
     conv C->10 (k4, s2, p1), Dropout2d 0.5, ReLU; conv 10->20 (same), Dropout2d 0.5, ReLU;
@@ -39,16 +61,6 @@ class DigitClassifier(nn.Module):
         )
         self.head = nn.Linear(128, n_classes)
 
-    def features(self, x: Tensor, layer: str = "penultimate") -> Tensor:
-        """(B, C, S, S) -> (B, 128) penultimate activations, or (B, 10) logits."""
-        if layer not in FEATURE_LAYERS:
-            raise ValueError(f"unknown feature layer {layer!r}; provided: {', '.join(FEATURE_LAYERS)}")
-        h = self.body(x)
-        return h if layer == "penultimate" else self.head(h)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """(B, 3, 28, 28) -> (B, 10) logits."""
-        return self.head(self.body(x))
 
 
 
@@ -76,7 +88,7 @@ class _ResidualBlock1d(nn.Module):
         return self.shortcut(x) + 0.3 * self.branch(x)
 
 
-class TextClassifier(nn.Module):
+class TextClassifier(BodyHeadClassifier):
     """MNIST-SVHN-Text ``ClfText`` (MoPoE ``mnistsvhntext/networks/ConvNetworkTextClf.py``, ``dim`` 64), input one-hot
     text (B, L, V) (L = 8 characters over an alphabet of V = 71), read as V channels of length L:
 
@@ -108,16 +120,9 @@ class TextClassifier(nn.Module):
         )
         self.head = nn.Linear(128, n_classes)
 
-    def features(self, x: Tensor, layer: str = "penultimate") -> Tensor:
-        """(B, L, V) -> (B, 128) penultimate activations, or (B, 10) logits."""
-        if layer not in FEATURE_LAYERS:
-            raise ValueError(f"unknown feature layer {layer!r}; provided: {', '.join(FEATURE_LAYERS)}")
-        h = self.body(x.transpose(-2, -1))
-        return h if layer == "penultimate" else self.head(h)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """(B, L, V) one-hot -> (B, 10) logits."""
-        return self.head(self.body(x.transpose(-2, -1)))
+    def inputs(self, x: Tensor) -> Tensor:
+        """(B, L, V) one-hot -> (B, V, L): the alphabet as channels."""
+        return x.transpose(-2, -1)
 
 
 ClassifierBuilder = Callable[[ModalitySpec, int], nn.Module]

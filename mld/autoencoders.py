@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
@@ -29,7 +28,7 @@ from bench.data.kinds import ModalitySpec
 from bench.errors import BenchError
 from bench.health import TrainingMonitor
 from bench.interface import DataSpec
-from bench.likelihoods import LIKELIHOODS
+from bench.likelihoods import LIKELIHOODS, categorical_nll
 from bench.registry import Registry
 from bench.seeding import reinitialize
 from bench.store import stable_hash
@@ -101,7 +100,7 @@ class TextAutoencoder:
     softmax probabilities (rows sum to 1)."""
 
     def nll(self, cfg: AutoencoderConfig, x: Tensor, out: Tensor) -> Tensor:
-        return -(x * F.log_softmax(out, dim=-1)).sum(dim=(1, 2))
+        return categorical_nll(x, out)
 
     def output(self, out: Tensor) -> Tensor:
         return torch.softmax(out.float(), dim=-1)

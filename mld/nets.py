@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from torch import Tensor, nn
+from torch import nn
 
+from baselines.nets.text import CHANNELS as TEXT_CHANNELS, LENGTH as TEXT_LENGTH, text_body, text_decoder
 from bench.errors import BenchError
 from bench.registry import Registry
 
@@ -122,20 +123,10 @@ def mnist_svhn(shape: tuple[int, ...], latent_dim: int, hidden_dim: int, width: 
     )
 
 
-TEXT_LENGTH = 8  # the text convolutions take 8 positions to 1 and back
-TEXT_CHANNELS = 128  # 2 * MoPoE's dim = 64
-
-
-class Transpose(nn.Module):
-    """(B, X, Y) -> (B, Y, X)."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.transpose(1, 2)
-
-
 @KIND_AE_NETS.register("text")
 def text(shape: tuple[int, ...], latent_dim: int, hidden_dim: int, width: float = 1.0) -> tuple[nn.Module, nn.Module]:
-    """One-hot (L = 8, V) strings: MoPoE's conv text networks (module docstring); ``hidden_dim`` is not used."""
+    """One-hot (L = 8, V) strings: MoPoE's conv text networks (module docstring; the VAEs' ``baselines.nets.text``
+    with one deterministic Linear head); ``hidden_dim`` is not used."""
     if len(shape) != 2 or shape[0] != TEXT_LENGTH:
         raise BenchError(
             f"the text autoencoder takes one-hot strings ({TEXT_LENGTH}, V), got {tuple(shape)}",
@@ -143,20 +134,5 @@ def text(shape: tuple[int, ...], latent_dim: int, hidden_dim: int, width: float 
         )
     vocab = shape[1]
     (c,) = scaled((TEXT_CHANNELS,), width)
-    encoder = nn.Sequential(
-        Transpose(),
-        nn.Conv1d(vocab, c, 1), nn.ReLU(),
-        nn.Conv1d(c, c, 4, stride=2, padding=1), nn.ReLU(),
-        nn.Conv1d(c, c, 4, stride=2, padding=0), nn.ReLU(),
-        nn.Flatten(),
-        nn.Linear(c, latent_dim),
-    )
-    decoder = nn.Sequential(
-        nn.Linear(latent_dim, c),
-        nn.Unflatten(1, (c, 1)),
-        nn.ConvTranspose1d(c, c, 4, stride=1, padding=0), nn.ReLU(),
-        nn.ConvTranspose1d(c, c, 4, stride=2, padding=1), nn.ReLU(),
-        nn.Conv1d(c, vocab, 1),
-        Transpose(),
-    )
-    return encoder, decoder
+    encoder = nn.Sequential(*text_body(vocab, c), nn.Linear(c, latent_dim))
+    return encoder, text_decoder(latent_dim, c, vocab)

@@ -28,23 +28,33 @@ class SwapLastTwo(nn.Module):
         return x.transpose(-2, -1)
 
 
+def text_body(vocabulary: int, channels: int) -> nn.Sequential:
+    """One-hot strings (B, 8, V) -> (B, channels): MoPoE's text encoder without its heads (module docstring)."""
+    return nn.Sequential(
+        SwapLastTwo(),  # (B, L, V) -> (B, V, L)
+        nn.Conv1d(vocabulary, channels, kernel_size=1), nn.ReLU(),
+        nn.Conv1d(channels, channels, kernel_size=4, stride=2, padding=1), nn.ReLU(),  # 8 -> 4
+        nn.Conv1d(channels, channels, kernel_size=4, stride=2, padding=0), nn.ReLU(),  # 4 -> 1
+        nn.Flatten(),
+    )
+
+
+def text_decoder(latent_dim: int, channels: int, vocabulary: int) -> nn.Sequential:
+    """(B, latent_dim) -> per-position logits (B, 8, V): MoPoE's text decoder without its log-softmax."""
+    return nn.Sequential(
+        nn.Linear(latent_dim, channels), nn.Unflatten(1, (channels, 1)),
+        nn.ConvTranspose1d(channels, channels, kernel_size=4, stride=1, padding=0), nn.ReLU(),  # 1 -> 4
+        nn.ConvTranspose1d(channels, channels, kernel_size=4, stride=2, padding=1), nn.ReLU(),  # 4 -> 8
+        nn.Conv1d(channels, vocabulary, kernel_size=1),
+        SwapLastTwo(),  # (B, V, L) -> (B, L, V)
+    )
+
+
 def text_nets(vocabulary: int, latent_dim: int, width: float = 1.0) -> tuple[nn.Module, nn.Module]:
     """The text encoder and decoder over an alphabet of ``vocabulary`` characters, channels 128 times ``width``."""
     c = max(1, round(CHANNELS * width))
-    body = nn.Sequential(
-        SwapLastTwo(),  # (B, L, V) -> (B, V, L)
-        nn.Conv1d(vocabulary, c, kernel_size=1), nn.ReLU(),
-        nn.Conv1d(c, c, kernel_size=4, stride=2, padding=1), nn.ReLU(),  # 8 -> 4
-        nn.Conv1d(c, c, kernel_size=4, stride=2, padding=0), nn.ReLU(),  # 4 -> 1
-        nn.Flatten(),
-    )
-    decoder = nn.Sequential(
-        nn.Linear(latent_dim, c), nn.Unflatten(1, (c, 1)),
-        nn.ConvTranspose1d(c, c, kernel_size=4, stride=1, padding=0), nn.ReLU(),  # 1 -> 4
-        nn.ConvTranspose1d(c, c, kernel_size=4, stride=2, padding=1), nn.ReLU(),  # 4 -> 8
-        nn.Conv1d(c, vocabulary, kernel_size=1),
-        SwapLastTwo(),  # (B, V, L) -> (B, L, V)
-    )
+    body = text_body(vocabulary, c)
+    decoder = text_decoder(latent_dim, c, vocabulary)
     return GaussianHeads(body, c, latent_dim), decoder
 
 

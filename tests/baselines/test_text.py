@@ -8,7 +8,8 @@ from torch.distributions import Categorical
 import baselines  # noqa: F401  (registers the models)
 from baselines.mopoe import MoPoE
 from baselines.nets import KIND_NETS, NETS, networks
-from baselines.outputs import OUTPUTS, categorical_nll
+from baselines.outputs import OUTPUTS
+from bench.likelihoods import categorical_nll
 from baselines.vae import MNIST_SVHN_TEXT_WEIGHTS, MultimodalVAE
 from bench.data.dataset import MultimodalDataset
 from bench.data.mnist_svhn_text import ALPHABET, LENGTH, TEXT, with_text
