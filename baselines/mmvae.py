@@ -33,10 +33,10 @@ from torch.nn import functional as F
 from baselines.fusion import reparameterize
 from baselines.mopoe import subset_assignment
 from baselines.posteriors import gaussian_kl
-from baselines.vae import MultimodalVAE, VAEConfig, small_scale
+from baselines.vae import MultimodalVAE, VAEConfig
 from bench.errors import BenchError
 from bench.interface import DataSpec
-from bench.registry import PAPER_SUITES, register_model
+from bench.registry import register_model
 
 OBJECTIVES = ("dreg", "elbo")
 
@@ -45,19 +45,12 @@ OBJECTIVES = ("dreg", "elbo")
 class MMVAEConfig(VAEConfig):
     """Defaults: the faithful DReG objective with K = 10 (MultiVae's PolyMNIST setting; the paper's MNIST-SVHN run
     used K = 30), a learned prior and Adam with amsgrad (the paper), on the PolyMNIST sizes (D 512, batch 256).
-    ``beta`` weights the KL of the ``elbo`` form only. ``quick`` and ``default``: ``baselines.vae.SMALL_SCALE``, D = 64,
-    K = 1 (2 at ``quick``), 50 epochs at ``default``."""
+    ``beta`` weights the KL of the ``elbo`` form only."""
 
     objective: str = "dreg"
     K: int = 10
     learn_prior: bool = True
     amsgrad: bool = True
-
-    PRESETS: ClassVar[dict[str, dict]] = {
-        "quick": small_scale(latent_dim=16, epochs=2, K=2),
-        "default": small_scale(latent_dim=64, epochs=50, K=1),
-        "paper": {},
-    }
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -102,7 +95,7 @@ def dreg_surrogate(log_w: Tensor, samples: Tensor) -> tuple[Tensor, dict[str, Te
     return -surrogate.mean(), {"iwae": iwae_bound(log_w.detach()).mean()}
 
 
-@register_model("mmvae", suites=PAPER_SUITES, scales=("paper",))
+@register_model("mmvae", scales=("paper",))
 class MMVAE(MultimodalVAE):
     VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
 

@@ -33,10 +33,10 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from baselines.mmvae import choose_experts, dreg_surrogate, iwae_bound, laplace_log_prob, laplace_sample
-from baselines.vae import MultimodalVAE, VAEConfig, small_scale, with_mnist_svhn_text
+from baselines.vae import MultimodalVAE, VAEConfig
 from bench.errors import BenchError
 from bench.interface import DataSpec
-from bench.registry import PAPER_SUITES, register_model
+from bench.registry import register_model
 
 OBJECTIVES = ("iwae", "dreg")
 
@@ -45,9 +45,7 @@ OBJECTIVES = ("iwae", "dreg")
 class MMVAEPlusConfig(VAEConfig):
     """Defaults: the MLD paper's PolyMNIST run (32 + 32 latents, beta 2.5, batch 64, K = 1, 300 epochs, Adam 1e-3 with
     amsgrad). The MMVAE+ paper's alternatives: batch 32 and 150 epochs with K = 1, or ``objective="dreg"``, K = 10 and
-    50 epochs. ``quick`` and ``default``: ``baselines.vae.SMALL_SCALE``, 16 + 16 latents; ``default`` uses batch 32 (the
-    paper's alternative; twice the progress per second of batch 64 on 2 cores) for 25 epochs (3,125 steps, about 6.5
-    minutes; each step decodes every modality from every modality's sample, 5x the decoder work of MoPoE)."""
+    50 epochs."""
 
     latent_dim: int = 32  # shared z
     private_dim: int = 32  # w, per modality
@@ -57,19 +55,6 @@ class MMVAEPlusConfig(VAEConfig):
     objective: str = "iwae"
     K: int = 1
 
-    # MNIST-SVHN as the MLD authors ran it (MLD code ``mnist_svhn_baselines.py``): 10 + 10 latents, MNIST weight 3.92;
-    # MNIST-SVHN-Text the same with the text weighted 384 (``baselines.vae.with_mnist_svhn_text``)
-    DATASETS: ClassVar[dict[str, dict]] = with_mnist_svhn_text({
-        "mnist_svhn": {"latent_dim": 10, "private_dim": 10, "rec_weights": (3.92, 1.0), "epochs": 150},
-        "mnist_svhn/quick": {"latent_dim": 10, "private_dim": 10},
-        "mnist_svhn/default": {"latent_dim": 10, "private_dim": 10, "epochs": 4},  # 2,500 steps at batch 32
-    })
-    PRESETS: ClassVar[dict[str, dict]] = {
-        "quick": small_scale(latent_dim=8, private_dim=8, epochs=2),
-        "default": small_scale(latent_dim=16, private_dim=16, epochs=25, batch_size=32),
-        "paper": {},
-    }
-
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise BenchError(f"mmvae_plus: unknown objective {self.objective!r}", f"choose one of: {', '.join(OBJECTIVES)}")
@@ -77,7 +62,7 @@ class MMVAEPlusConfig(VAEConfig):
             raise BenchError(f"mmvae_plus: K = {self.K}, private_dim = {self.private_dim}", "use K >= 1, private_dim >= 1")
 
 
-@register_model("mmvae_plus", suites=PAPER_SUITES, scales=("default", "paper"))
+@register_model("mmvae_plus", scales=("default", "paper"))
 class MMVAEPlus(MultimodalVAE):
     VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
 

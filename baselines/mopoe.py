@@ -21,32 +21,17 @@ from torch import Tensor
 
 from baselines.fusion import poe, poe_subsets, reparameterize
 from baselines.posteriors import gaussian_kl
-from baselines.vae import MultimodalVAE, VAEConfig, small_scale
+from baselines.vae import MultimodalVAE, VAEConfig
 from bench.interface import DataSpec
 from bench.metrics.subsets import all_subsets
-from bench.registry import PAPER_SUITES, register_model
+from bench.registry import register_model
 
 
 @dataclass(frozen=True)
 class MoPoEConfig(VAEConfig):
-    """Field defaults are the PolyMNIST paper values (MoPoE code ``job_polymnist``; Sutter et al. 2021). ``quick`` and
-    ``default`` change what ``baselines.vae.SMALL_SCALE`` states, D = 64, and 50 epochs at ``default`` (3,150 steps, about
-    4 minutes on 2 cores; coherence given one modality about 0.45 on the embedded PolyMNIST). On MNIST-SVHN-Text
-    the paper recipe is MoPoE's ``job_mnistsvhntext``: D = 20, beta 2.5, batch 256, Adam 1e-3, 200 epochs."""
+    """Field defaults are the paper values (MoPoE code ``job_polymnist``; Sutter et al. 2021)."""
 
     lr: float = 5e-4  # MoPoE's own value (MVTCAE and MLD use 1e-3)
-
-    DATASETS: ClassVar[dict[str, dict]] = {
-        **VAEConfig.DATASETS,
-        "mnist_svhn_text": {**VAEConfig.DATASETS["mnist_svhn_text"], "latent_dim": 20, "beta": 2.5, "batch_size": 256,
-                            "lr": 1e-3, "epochs": 200},
-    }
-
-    PRESETS: ClassVar[dict[str, dict]] = {
-        "quick": small_scale(latent_dim=16, epochs=2),
-        "default": small_scale(latent_dim=64, epochs=50),
-        "paper": {},
-    }
 
 
 def subset_assignment(batch_size: int, n_subsets: int, *, device: torch.device | str | None = None) -> Tensor:
@@ -59,7 +44,7 @@ def subset_assignment(batch_size: int, n_subsets: int, *, device: torch.device |
     return (torch.arange(batch_size, device=device) // chunk).clamp(max=n_subsets - 1)
 
 
-@register_model("mopoe", suites=PAPER_SUITES, scales=("quick", "default", "paper"))
+@register_model("mopoe", scales=("quick", "default", "paper"))
 class MoPoE(MultimodalVAE):
     """One encoder q_m = N(mu_m, sigma_m^2) and one decoder per modality (Laplace for an image, categorical for text;
     networks by kind, ``baselines.nets.networks``)."""

@@ -20,24 +20,17 @@ from torch import Tensor
 
 from baselines.fusion import poe, poe_subsets, reparameterize
 from baselines.posteriors import gaussian_kl
-from baselines.vae import MultimodalVAE, VAEConfig, small_scale
-from bench.registry import PAPER_SUITES, register_model
+from baselines.vae import MultimodalVAE, VAEConfig
+from bench.registry import register_model
 
 
 @dataclass(frozen=True)
 class MVAEConfig(VAEConfig):
-    """Field defaults: the PolyMNIST values with lr 1e-3, the MLD authors' setting for every baseline (MLD code
-    ``experiments/mmnist/mmnist_baselines.py``). ``quick`` and ``default``: ``baselines.vae.SMALL_SCALE``, D = 64,
-    50 epochs at ``default``."""
-
-    PRESETS: ClassVar[dict[str, dict]] = {
-        "quick": small_scale(latent_dim=16, epochs=2),
-        "default": small_scale(latent_dim=64, epochs=50),
-        "paper": {},
-    }
+    """Field defaults: the reference values with lr 1e-3, the MLD authors' setting for every baseline (MLD code
+    ``experiments/mmnist/mmnist_baselines.py``)."""
 
 
-@register_model("mvae", suites=PAPER_SUITES, scales=("paper",))
+@register_model("mvae", scales=("paper",))
 class MVAE(MultimodalVAE):
     VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
 

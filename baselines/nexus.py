@@ -24,17 +24,17 @@ from torch import Tensor, nn
 
 from baselines.fusion import reparameterize
 from baselines.posteriors import gaussian_kl
-from baselines.vae import MultimodalVAE, VAEConfig, small_scale, with_mnist_svhn_text
+from baselines.vae import MultimodalVAE, VAEConfig
 from bench.errors import BenchError
 from bench.interface import DataSpec
-from bench.registry import PAPER_SUITES, register_model
+from bench.registry import register_model
 
 
 @dataclass(frozen=True)
 class NexusConfig(VAEConfig):
-    """Defaults: PolyMNIST in the MLD port (z_m 160 each, messages 512, nexus node [512, 512], nexus latent 128,
-    beta 1 at both levels, 20 annealing epochs); optimiser and epochs as the other PolyMNIST baselines. ``quick`` and
-    ``default``: ``baselines.vae.SMALL_SCALE`` and smaller latents and nexus node; 50 epochs, 10 annealing."""
+    """Defaults: the MLD port's reference recipe (``experiments/mmnist``: z_m 160 each, messages 512, nexus node
+    [512, 512], nexus latent 128, beta 1 at both levels, 20 annealing epochs); optimiser and epochs as the other
+    baselines there."""
 
     latent_dim: int = 160  # z_m per modality
     beta: float = 1.0  # level 1
@@ -42,24 +42,9 @@ class NexusConfig(VAEConfig):
     message_dim: int = 512
     hidden: tuple[int, ...] = (512, 512)  # nexus node; the top decoders mirror it
     nexus_beta: float = 1.0
-    nexus_weights: tuple[float, ...] | None = None  # nu_m; None = 1 for each (PolyMNIST; MNIST-SVHN uses 3.92/1)
+    nexus_weights: tuple[float, ...] | None = None  # nu_m, the top level's weight per modality; None = 1 for each
     dropout: float = 0.5
     anneal_epochs: int = 20
-
-    # MNIST-SVHN (MLD code: 16 / 64 / 20): nexus latent 20; one level-1 size for both modalities here, the
-    # SVHN one (64), since our NEXUS has a single latent_dim (a deviation from MNIST's 16); MNIST weight 3.92.
-    # MNIST-SVHN-Text the same with the text weighted 384 (``baselines.vae.with_mnist_svhn_text``)
-    DATASETS: ClassVar[dict[str, dict]] = with_mnist_svhn_text({
-        "mnist_svhn": {"latent_dim": 64, "nexus_dim": 20, "rec_weights": (3.92, 1.0), "epochs": 150},
-        "mnist_svhn/quick": {"nexus_dim": 8},
-        "mnist_svhn/default": {"nexus_dim": 20, "epochs": 10, "anneal_epochs": 2},
-    })
-    PRESETS: ClassVar[dict[str, dict]] = {
-        "quick": small_scale(latent_dim=16, nexus_dim=8, message_dim=32, hidden=(64, 64), epochs=2, anneal_epochs=2),
-        "default": small_scale(latent_dim=32, nexus_dim=32, message_dim=128, hidden=(256, 256), epochs=50,
-                               anneal_epochs=10),
-        "paper": {},
-    }
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.dropout <= 1.0 or self.anneal_epochs < 1:
@@ -88,7 +73,7 @@ def forced_dropout(batch: int, n: int, p: float, generator: torch.Generator | No
     return keep.to(device)
 
 
-@register_model("nexus", suites=PAPER_SUITES, scales=("paper",))
+@register_model("nexus", scales=("paper",))
 class Nexus(MultimodalVAE):
     VERSION: ClassVar[int] = 1  # in the cache key: raise it with any change that can alter its numbers (bench.versions)
 

@@ -1,7 +1,6 @@
 """What the Gaussian-posterior, Laplace-likelihood multimodal VAEs share (MoPoE, MLD code): per-modality encoders
-q_m = N(mu_m, sigma_m^2) and decoders chosen by the modality's kind (``baselines.nets.networks``: an image's from
-``NETS[spec.name]``, text's from ``KIND_NETS["text"]``), the weighted reconstruction term, the training loop, and
-mask-based generation. A model adds its objective (``loss``) and its subset posterior (``posterior``).
+q_m = N(mu_m, sigma_m^2) and decoders from the suite's ``"vae"`` networks for the modality's kind
+(``baselines.nets``), the weighted reconstruction term, the training loop, and mask-based generation. A model adds its objective (``loss``) and its subset posterior (``posterior``).
 
     rec(x, z) = sum_d w_d (-ln p_d(x_d | dec_d(z))),  averaged over the batch,
 
@@ -37,26 +36,10 @@ from bench.interface import (
 from bench.seeding import reinitialize
 
 
-MNIST_SVHN_TEXT_WEIGHTS = (3.92, 1.0, 384.0)
-"""Reconstruction weights on MNIST-SVHN-Text (mnist, svhn, text): MoPoE's ``set_rec_weights``, numel(SVHN) / numel(m)
-with a text's numel its length 8 (MoPoE ``modalities/Text.py``), so 3072 / 784 (3.92, as on MNIST-SVHN), 1, 3072 / 8."""
-
-
-def with_mnist_svhn_text(datasets: dict[str, dict]) -> dict[str, dict]:
-    """A config's ``DATASETS`` plus MNIST-SVHN-Text entries: its MNIST-SVHN values at every scale (the two suites'
-    images are the same), with the three modalities' reconstruction weights ``MNIST_SVHN_TEXT_WEIGHTS``."""
-    out = dict(datasets)
-    for key, values in datasets.items():
-        if key == "mnist_svhn" or key.startswith("mnist_svhn/"):
-            text = {**values, "rec_weights": MNIST_SVHN_TEXT_WEIGHTS} if "rec_weights" in values else dict(values)
-            out[key.replace("mnist_svhn", "mnist_svhn_text", 1)] = text
-    out["mnist_svhn_text"] = {**out.get("mnist_svhn_text", {}), "rec_weights": MNIST_SVHN_TEXT_WEIGHTS}
-    return out
-
-
 @dataclass(frozen=True)
 class VAEConfig(ModelConfig):
-    """Common fields; defaults are the PolyMNIST values of MLD's mmnist_baselines (a model overrides what differs)."""
+    """Common fields; defaults are the reference recipe of MLD's ``mmnist_baselines`` (a model overrides what differs,
+    a suite's presets what differs on its data and scales, ``bench.presets``)."""
 
     latent_dim: int = 512  # D
     beta: float = 2.5  # weight of the KL / regulariser
@@ -73,24 +56,16 @@ class VAEConfig(ModelConfig):
     grad_clip: float | None = None  # deviation: clip the gradient norm (None = no clipping, as the references)
     kl_warmup_epochs: int = 0  # deviation: the KL weight beta rises linearly over these epochs (0 = none, as the references)
 
-    # MNIST-SVHN (MoPoE, MLD code): D = 20; MNIST's likelihood weighted 3072 / 784 = 3.92; MoPoE/MLD 150-200 epochs.
-    # MNIST-SVHN-Text (``with_mnist_svhn_text``): the same, and the text weighted 3072 / 8 = 384.
-    DATASETS: ClassVar[dict[str, dict]] = with_mnist_svhn_text({
-        "mnist_svhn": {"latent_dim": 20, "rec_weights": (3.92, 1.0), "epochs": 150},
-        "mnist_svhn/quick": {"latent_dim": 20},
-        "mnist_svhn/default": {"latent_dim": 20, "epochs": 10},  # 3,130 steps on the stand-in's 20,000 pairs
-    })
-
 
 SMALL_SCALE = {"likelihood": "gaussian", "net_width": 0.5, "batch_size": 64, "lr": 2e-3}
-"""What the ``quick`` and ``default`` presets of every VAE change from the paper recipe, chosen with
-``benchmarks/learning_curves.py`` on 2 CPU cores (README, "Choosing the default scale"): a Gaussian likelihood (std
-0.25) instead of the Laplace (0.75), under which digits appear in about a third of the steps (``bench.likelihoods``);
-conv channels halved (1.7x faster steps, about the same progress per step); batch 64 and Adam 2e-3."""
+"""What the suites' ``quick`` and ``default`` presets of every VAE change from the paper recipe, chosen with
+``benchmarks/learning_curves.py`` on 2 CPU cores (docs/study.md): a Gaussian likelihood (std 0.25) instead of the
+Laplace (0.75), under which digits appear in about a third of the steps (``bench.likelihoods``); conv channels halved
+(1.7x faster steps, about the same progress per step); batch 64 and Adam 2e-3."""
 
 
 def small_scale(**values) -> dict:
-    """A ``quick``/``default`` preset: ``SMALL_SCALE`` plus the model's own ``values``."""
+    """A suite's ``quick``/``default`` preset of a VAE: ``SMALL_SCALE`` plus the suite's own ``values``."""
     return {**SMALL_SCALE, **values}
 
 

@@ -5,7 +5,8 @@ on PolyMNIST and MNIST-SVHN. The public API (``bench.api``, loaded on first use)
 - ``run_suite(suite, ...)``: what ``mm-bench`` / ``python -m bench.run`` does -> ``Results``;
 - ``load_suite(name, ...)``: a suite's data, classifiers and feature extractors;
 - ``load_model(name, path)``: weights exported with ``--export``;
-- ``register_model(name, suites=..., scales=...)``: add a model class from your own file or package.
+- ``register_model(name, scales=...)`` and ``register_presets(suite, name, presets)``: add a model class from your own
+  file or package, with its config on each suite it runs on.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import importlib
 _EXPORTS = {
     "evaluate": "bench.api", "run_suite": "bench.api", "load_suite": "bench.api", "LoadedSuite": "bench.api",
     "load_model": "bench.exports", "Results": "bench.results", "RunConfig": "bench.config",
-    "register_model": "bench.registry", "MultimodalModel": "bench.interface", "DataSpec": "bench.interface",
+    "register_model": "bench.registry", "register_presets": "bench.presets", "MultimodalModel": "bench.interface", "DataSpec": "bench.interface",
     "ModelConfig": "bench.interface", "TrainRecord": "bench.interface", "BenchError": "bench.errors",
 }
 __all__ = sorted(_EXPORTS)

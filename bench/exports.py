@@ -17,12 +17,12 @@ import torch
 from bench.data.kinds import ModalitySpec
 from bench.errors import BenchError
 from bench.interface import DataSpec
-from bench.registry import MODELS
+from bench.registry import MODELS, SUITES
 from bench.store import file_digest, save_json
 from bench.versions import code_version
 
 FORMAT = "mm-latent-bench model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the spec names its suite (whose networks rebuild the model)
 
 
 def export_paths(folder: str | Path, name: str, seed: int) -> tuple[Path, Path]:
@@ -47,7 +47,7 @@ def export_model(model, name: str, seed: int, folder: str | Path, *, spec: DataS
         "format": FORMAT, "format_version": FORMAT_VERSION, "name": name, "seed": seed,
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
         "config": json_roundtrip(dataclasses.asdict(model.cfg)),
-        "spec": {"name": spec.name, "modalities": list(spec.modalities),
+        "spec": {"suite": spec.suite, "modalities": list(spec.modalities),
                  "shapes": {m: list(s) for m, s in spec.shapes.items()},
                  "specs": {m: {"kind": s.kind, "shape": list(s.shape), "alphabet": s.alphabet}
                            for m, s in spec.specs.items()}},
@@ -106,13 +106,17 @@ def check_export(meta: dict, name: str, model, *, data_key: str | None = None) -
 def load_model(name: str, path: str | Path, *, seed: int | None = None, device: torch.device | str = "cpu"):
     """The exported model ``name`` in eval mode on ``device``. ``path`` is its ``.safetensors`` file or the export
     folder (then ``seed`` picks ``<name>-seed<seed>``; it may be left out when the folder holds one seed)."""
+    from bench.plugins import load_builtins
+
+    load_builtins()
     weights = resolve_export(name, path, seed)
     meta, state = read_export(weights)
     cls = MODELS.get(name)
-    spec = DataSpec(meta["spec"]["name"], tuple(meta["spec"]["modalities"]),
+    suite = SUITES.get(meta["spec"]["suite"])()
+    spec = DataSpec(suite.name, tuple(meta["spec"]["modalities"]),
                     {m: tuple(s) for m, s in meta["spec"]["shapes"].items()},
                     {m: ModalitySpec(s["kind"], tuple(s["shape"]), s["alphabet"])
-                     for m, s in meta["spec"].get("specs", {}).items()})
+                     for m, s in meta["spec"].get("specs", {}).items()}, suite.networks)
     model = cls(spec, config_from_dict(cls.Config, meta["config"]))
     check_export(meta, name, model)
     model.load_state_dict(state)

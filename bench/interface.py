@@ -7,7 +7,7 @@ Conditioning is a per-sample boolean mask over modalities, ``observed: bool (B, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, ClassVar, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -17,22 +17,39 @@ from bench.data.kinds import ModalitySpec
 from bench.errors import BenchError
 from bench.checkpoints import Checkpointer
 from bench.health import TrainingMonitor
+from bench.networks import Networks
 
 
 @dataclass(frozen=True)
 class DataSpec:
-    """What a model needs to know about a dataset to build its networks: per modality the shape of one item as
-    models see it (image (C, H, W), text (L, V) one-hot) and its ``ModalitySpec`` (kind, stored shape, alphabet;
-    ``bench.data.kinds``). A modality without a spec is an image."""
+    """What a model needs to know about a suite's data to build its networks: per modality the shape of one item as
+    models see it (image (C, H, W), text (L, V) one-hot), its ``ModalitySpec`` (kind, stored shape, alphabet;
+    ``bench.data.kinds``; a modality without one is an image) and the suite's ``networks`` (``bench.networks``),
+    which a model asks for its encoders and decoders (``network``). ``suite`` names the suite for the harness
+    (presets, exports); models do not read it."""
 
-    name: str  # e.g. "polymnist"; selects per-dataset encoder/decoder architectures for images
+    suite: str
     modalities: tuple[str, ...]
     shapes: Mapping[str, tuple[int, ...]]
     specs: Mapping[str, ModalitySpec] = field(default_factory=dict)
+    networks: Networks | None = None
 
     def kind(self, m: str) -> str:
         """The kind of modality ``m`` ("image" when no spec says otherwise)."""
         return self.specs[m].kind if m in self.specs else "image"
+
+    def modality(self, m: str) -> ModalitySpec:
+        """The ``ModalitySpec`` of modality ``m`` (an image of ``shapes[m]`` when none was given)."""
+        return self.specs[m] if m in self.specs else ModalitySpec("image", tuple(self.shapes[m]))
+
+    def network(self, family: str, m: str, **options: Any) -> Any:
+        """The suite's ``family`` networks for modality ``m`` (``bench.networks.Networks.build``)."""
+        if self.networks is None:
+            raise BenchError(
+                f"this DataSpec of suite {self.suite!r} carries no networks, so no {family!r} networks can be built",
+                "build the spec from a suite: bench.load_suite(name).spec, or SUITES.get(name)().data_spec(dataset)",
+            )
+        return self.networks.build(family, self.modality(m), **options)
 
 
 @dataclass
@@ -188,50 +205,36 @@ def select_targets(out: Mapping[str, Tensor], modalities: Sequence[str], targets
     return selected
 
 
-SCALES = ("quick", "default", "paper")
-
-
 @dataclass(frozen=True)
 class ModelConfig:
-    """Base for a model's typed config. Subclasses are frozen dataclasses whose field defaults are the
-    paper values (for PolyMNIST) and whose ``PRESETS[scale]`` state only what differs at that scale.
-    ``DATASETS[dataset]`` states what differs on another dataset (e.g. "mnist_svhn": its latent size) and
-    ``DATASETS[f"{dataset}/{scale}"]`` what differs on that dataset at that scale. Precedence, lowest first:
-    field defaults, DATASETS[dataset], PRESETS[scale], DATASETS[dataset/scale], explicit overrides."""
+    """Base for a model's typed config: a frozen dataclass whose field defaults are the model's reference recipe.
+    What a suite changes at each scale is its preset (``bench.presets``); ``--set`` overrides come last."""
 
-    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
-    DATASETS: ClassVar[dict[str, dict[str, Any]]] = {}
 
-    @classmethod
-    def preset(cls, scale: str, dataset: str | None = None, **overrides: Any):
-        if scale not in SCALES:
-            raise BenchError(f"unknown scale {scale!r}", f"choose one of: {', '.join(SCALES)}")
-        values: dict[str, Any] = {}
-        if dataset is not None:
-            values.update(cls.DATASETS.get(dataset, {}))
-        values.update(cls.PRESETS.get(scale, {}))
-        if dataset is not None:
-            values.update(cls.DATASETS.get(f"{dataset}/{scale}", {}))
-        values.update(overrides)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise BenchError(
-                f"{cls.__name__} has no field(s) {', '.join(unknown)}", f"valid fields: {', '.join(sorted(known))}"
-            )
-        return cls(**values)
+def model_config(name: str, suite: str, scale: str, nested: Sequence[tuple[tuple[str, ...], Any]] = (),
+                 **overrides: Any) -> ModelConfig:
+    """The config of registered model ``name`` on ``suite`` at ``scale``: its field defaults, then the suite's preset
+    (``bench.presets.preset``; a model without one is a clear error), then explicit field ``overrides``, then
+    ``nested`` (field path, value) overrides (``bench.overrides``, e.g. from ``--set``)."""
+    from bench.overrides import apply_overrides
+    from bench.presets import preset
+    from bench.registry import MODELS
+
+    cls = MODELS.get(name).Config
+    values = {**preset(suite, name, scale, cls), **overrides}
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise BenchError(f"{cls.__name__} has no field(s) {', '.join(unknown)}", f"valid fields: {', '.join(sorted(known))}")
+    return apply_overrides(cls(**values), nested)
 
 
 def build_model(
     name: str, spec: DataSpec, scale: str, nested: Sequence[tuple[tuple[str, ...], Any]] = (), **overrides: Any
 ) -> MultimodalModel:
-    """Instantiate the registered model ``name`` with its ``scale`` preset for dataset ``spec.name``, plus explicit
-    field ``overrides`` and ``nested`` (field path, value) overrides (``bench.overrides``, e.g. from ``--set``).
-
-    A registered model is a class ``C(spec, cfg)`` with a ``C.Config`` subclass of ``ModelConfig``.
-    """
-    from bench.overrides import apply_overrides
+    """Instantiate the registered model ``name`` with its config on suite ``spec.suite`` at ``scale``
+    (``model_config``). A registered model is a class ``C(spec, cfg)`` with a ``C.Config`` subclass of
+    ``ModelConfig``."""
     from bench.registry import MODELS
 
-    cls = MODELS.get(name)
-    return cls(spec, apply_overrides(cls.Config.preset(scale, spec.name, **overrides), nested))
+    return MODELS.get(name)(spec, model_config(name, spec.suite, scale, nested, **overrides))

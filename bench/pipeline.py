@@ -16,12 +16,11 @@ import torch
 
 from bench.checkpoints import Checkpointer
 from bench.config import RunConfig
-from bench.data.dataset import MultimodalDataset
-from bench.data.files import load_dataset, manifest_path, save_dataset
-from bench.data.polymnist import dataset_sha256
+from bench.data.cache import load_dataset, manifest_path, save_dataset
+from bench.data.dataset import MultimodalDataset, dataset_sha256
 from bench.devices import resolve_device
 from bench.errors import BenchError
-from bench.interface import DataSpec, StageCache, build_model, generate_subsets
+from bench.interface import DataSpec, StageCache, build_model, generate_subsets, model_config
 from bench.metrics.coherence import CoherenceCounter
 from bench.metrics.features import ClassifierFeatures, FeatureExtractor, InceptionFeatures, find_inception_weights
 from bench.metrics.generation import generation_pass
@@ -32,14 +31,15 @@ from bench.exports import check_export, export_model, read_export, resolve_expor
 from bench.health import Diverged, TrainingMonitor
 from bench.logs import LOG, configure
 from bench.measure import StageCost
-from bench.overrides import apply_overrides, parse_overrides
+from bench.overrides import parse_overrides
 from bench.outputs import write_outputs
 from bench.plots import save_sample_grid
 from bench.plugins import load_plugins
-from bench.registry import MODELS, SUITES, suite_models
+from bench.presets import suite_models
+from bench.registry import MODELS, SUITES
 from bench.store import CacheWarning, Store, provenance, save_json, stable_hash, writable_folder
 from bench.versions import code_version
-from classifiers.nets import build_classifier
+from classifiers.nets import FAMILY as CLASSIFIER
 from classifiers.train import CLASSIFIER_VERSION, classifier_accuracy, train_classifiers
 
 
@@ -97,12 +97,14 @@ def measured(compute, device):
     return run
 
 
-def load_classifiers(train, test, scale, data_key: str, store: Store, device, cfg: RunConfig):
-    """Per-modality digit classifiers: trained once per (data, config) and cached; test accuracy recorded."""
-    key = classifier_key(data_key, scale)
+def load_classifiers(suite, train, test, scale, data_key: str, store: Store, device, cfg: RunConfig):
+    """Per-modality classifiers (the suite's ``"classifier"`` networks): trained once per (data, config) and
+    cached; test accuracy recorded."""
+    key = classifier_key(data_key, scale, suite)
 
     def fit() -> tuple[dict, dict]:
-        clfs, record = train_classifiers(train, scale.classifier, seed=CLASSIFIER_SEED, device=device, progress=cfg.progress,
+        clfs, record = train_classifiers(train, scale.classifier, networks=suite.networks, n_classes=suite.n_classes,
+                                         seed=CLASSIFIER_SEED, device=device, progress=cfg.progress,
                                          checkpoint=checkpointer(store, "classifiers", key, cfg))
         record = {
             **record,
@@ -115,15 +117,16 @@ def load_classifiers(train, test, scale, data_key: str, store: Store, device, cf
     states, record = store.cached_torch("classifiers", key, measured(fit, device), label="classifiers")
     clfs = {}
     for m, state in states.items():
-        clf = build_classifier(train.specs[m])
+        clf = suite.networks.build(CLASSIFIER, train.specs[m], n_classes=suite.n_classes)
         clf.load_state_dict(state)
         clfs[m] = clf.to(device).eval()
     return clfs, {**record, "key": key}
 
 
-def classifier_key(data_key: str, scale) -> str:
-    """The cache key of the classifiers of this data and scale."""
-    return stable_hash("classifiers", data_key, scale.classifier, CLASSIFIER_SEED, CLASSIFIER_VERSION)
+def classifier_key(data_key: str, scale, suite) -> str:
+    """The cache key of the classifiers of this data and scale, built from the suite's networks."""
+    return stable_hash("classifiers", data_key, scale.classifier, CLASSIFIER_SEED, CLASSIFIER_VERSION,
+                       suite.networks.version, suite.n_classes)
 
 
 def load_inception(cfg: RunConfig, device) -> tuple[tuple[InceptionFeatures, str] | None, str | None]:
@@ -175,8 +178,8 @@ def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, dat
     if checkpoint is not None:
         return load_checkpoint(model, name, seed, checkpoint, data_key, device)
     model_cfg = model.cfg
-    key = model_key(model, name, data_key, seed, cfg)
-    stage_cache = model_stage_cache(store, data_key, cfg, device)
+    key = model_key(model, name, data_key, seed, cfg, spec)
+    stage_cache = model_stage_cache(store, data_key, cfg, device, spec)
 
     def fit() -> tuple[dict, dict]:
         checkpoint = checkpointer(store, "models", key, cfg)
@@ -197,7 +200,7 @@ def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, dat
     model.to(device).eval()
     if cfg.export:
         path = export_model(model, name, seed, cfg.export, spec=spec, data_key=data_key, extra={
-            "suite": spec.name, "scale": cfg.scale, "amp": cfg.amp, "train": record["train"],
+            "suite": spec.suite, "scale": cfg.scale, "amp": cfg.amp, "train": record["train"],
             "training_provenance": record["provenance"]})
         LOG.info("%s seed %d: exported to %s", name, seed, path)
     return model, {**record, "key": key, "stage": "cached" if ("models", key) in store.hits else "computed"}
@@ -221,10 +224,16 @@ def load_checkpoint(model, name: str, seed: int, path: str, data_key: str, devic
                    "stage": "checkpoint"}
 
 
-def model_key(model, name: str, data_key: str, seed: int, cfg: RunConfig) -> str:
-    """The trained model's cache key: its name, data, config, seed, precision and code version
-    (``bench.versions.code_version``)."""
-    return stable_hash("model", name, data_key, model.cfg, seed, *amp_key(cfg), code_version(type(model)))
+def model_key(model, name: str, data_key: str, seed: int, cfg: RunConfig, spec: DataSpec) -> str:
+    """The trained model's cache key: its name, data, config, seed, precision, code version
+    (``bench.versions.code_version``) and the suite's networks version."""
+    return stable_hash("model", name, data_key, model.cfg, seed, *amp_key(cfg), code_version(type(model)),
+                       *networks_key(spec))
+
+
+def networks_key(spec: DataSpec) -> tuple:
+    """Key parts for the suite's networks a model is built from (none for a spec without networks)."""
+    return () if spec.networks is None else ("networks", spec.networks.suite, spec.networks.version)
 
 
 def checkpointer(store: Store, stage: str, key: str, cfg: RunConfig) -> Checkpointer:
@@ -234,13 +243,13 @@ def checkpointer(store: Store, stage: str, key: str, cfg: RunConfig) -> Checkpoi
                         keep=cfg.keep_checkpoints)
 
 
-def model_stage_cache(store: Store, data_key: str, cfg: RunConfig, device) -> StageCache:
+def model_stage_cache(store: Store, data_key: str, cfg: RunConfig, device, spec: DataSpec) -> StageCache:
     """The ``cache`` handed to ``fit``: a model's own stage (e.g. MLD's autoencoders) stored under a key of the
-    stage's parts, the data and the precision."""
+    stage's parts, the data, the suite's networks and the precision."""
 
     def stage_cache(stage: str, parts: tuple, compute):
-        return store.cached_torch(stage, stable_hash(stage, data_key, *parts, *amp_key(cfg)), measured(compute, device),
-                                  label=stage)
+        key = stable_hash(stage, data_key, *parts, *networks_key(spec), *amp_key(cfg))
+        return store.cached_torch(stage, key, measured(compute, device), label=stage)
 
     return stage_cache
 
@@ -309,10 +318,10 @@ class Prepared:
 
 
 def model_names(cfg: RunConfig, suite) -> tuple[str, ...]:
-    """The models a run trains: ``--models`` (``all``: every model tagged with the suite), else the models tagged
-    with the suite and this scale (``bench.registry.register_model``), or every model tagged with the suite at a
-    scale the suite lists in ``every_model_at``."""
-    if cfg.models == ("all",) or (not cfg.models and cfg.scale in getattr(suite, "every_model_at", ())):
+    """The models a run trains: ``--models`` (``all``: every model with a preset on the suite), else those of them
+    tagged with this scale (``bench.registry.register_model``), or all of them at a scale the suite lists in
+    ``every_model_at``."""
+    if cfg.models == ("all",) or (not cfg.models and cfg.scale in suite.every_model_at):
         return suite_models(suite.name)
     return tuple(cfg.models) if cfg.models else suite_models(suite.name, cfg.scale)
 
@@ -339,14 +348,18 @@ def check_request(cfg: RunConfig, given: tuple[str, ...] = ()) -> tuple[object, 
     scale = suite.scales[cfg.scale]
     names = model_names(cfg, suite)
     if not names:
-        raise BenchError(f"no model is tagged for suite {suite.name} at scale {cfg.scale}", "name models with --models")
+        raise BenchError(f"no model with a preset on suite {suite.name} is tagged for scale {cfg.scale}",
+                         "name models with --models")
     for name in names:
         if name not in given:
             MODELS.get(name)  # fail before any work on a typo
-    for name, pairs in parse_overrides(cfg.overrides).items():  # a bad --set fails here, before any work
+    overrides = parse_overrides(cfg.overrides)
+    for name in overrides:
         if name not in names:
             raise BenchError(f"--set names {name}, which this run does not train", f"add {name} to --models")
-        apply_overrides(MODELS.get(name).Config.preset(cfg.scale, suite.name), pairs)
+    for name in names:  # a model without a preset on the suite, or a bad --set, fails here, before any work
+        if name not in given:
+            model_config(name, suite.name, cfg.scale, overrides.get(name, ()))
     for name, path in checkpoint_paths(cfg).items():
         if name not in names:
             raise BenchError(f"--checkpoint names {name}, which this run does not score", f"add {name} to --models")
@@ -372,10 +385,10 @@ def prepare(cfg: RunConfig, given: tuple[str, ...] = ()) -> Prepared:
     timings["data"] = time.perf_counter() - start
     LOG.info("data [%s]: %d train / %d test tuples in %.1f s (%s)", data_key, len(train), len(test), timings["data"],
              manifest["source"])
-    spec = DataSpec(name=suite.name, modalities=train.modalities, shapes=train.shapes, specs=train.specs)
+    spec = suite.data_spec(train)
 
     start = time.perf_counter()
-    clfs, clf_record = load_classifiers(train, test, scale, data_key, store, device, cfg)
+    clfs, clf_record = load_classifiers(suite, train, test, scale, data_key, store, device, cfg)
     timings["classifiers"] = time.perf_counter() - start
 
     spaces = feature_spaces(clfs, clf_record["key"], inception, spec)

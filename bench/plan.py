@@ -44,7 +44,7 @@ from bench.metrics.subsets import all_subsets
 from bench.overrides import parse_overrides
 from bench.registry import MODELS
 from bench.store import Store
-from classifiers.nets import build_classifier
+from classifiers.nets import FAMILY as CLASSIFIER
 from classifiers.train import train_classifiers
 
 PROBE_EPOCHS = 2
@@ -189,18 +189,18 @@ def shortest_epoch(events: list[tuple[str, int, float]]) -> float:
     return min(times[1] - times[0] for times in stamps.values())
 
 
-def probe_classifiers(scale, train: MultimodalDataset, n_train: int, device) -> tuple[float, float, str]:
+def probe_classifiers(suite, scale, train: MultimodalDataset, n_train: int, device) -> tuple[float, float, str]:
     """(predicted seconds, peak MB, note) of the classifiers' training on ``n_train`` tuples: after a warm-up epoch,
     one and three epochs timed; their difference gives the seconds per epoch, the rest is setup."""
     clf = scale.classifier
     subset = random_subset(train, PROBE_BATCHES[1] * clf.batch_size, seed=0)
-    train_classifiers(subset.subset(slice(0, clf.batch_size)), dataclasses.replace(clf, epochs=1), seed=0,
-                      device=device)  # warm-up
+    fit = dict(networks=suite.networks, n_classes=suite.n_classes, seed=0, device=device)
+    train_classifiers(subset.subset(slice(0, clf.batch_size)), dataclasses.replace(clf, epochs=1), **fit)  # warm-up
     seconds = {}
     with StageCost(device) as cost:
         for epochs in (1, 3):
             start = time.perf_counter()
-            train_classifiers(subset, dataclasses.replace(clf, epochs=epochs), seed=0, device=device)
+            train_classifiers(subset, dataclasses.replace(clf, epochs=epochs), **fit)
             seconds[epochs] = time.perf_counter() - start
     per_epoch = (seconds[3] - seconds[1]) / 2
     per_step = per_epoch / math.ceil(len(subset) / clf.batch_size)
@@ -309,22 +309,23 @@ def make_plan(cfg: RunConfig, *, progress: Callable[[str], None] = lambda _: Non
     train, test, manifest, data_key = load_data(suite, scale, cfg, store, save=False)
     data_seconds = time.perf_counter() - start
     n_train, n_test, sizes = len(train), len(test), manifest.get("source", "data")
-    if cfg.scale == "paper" and cfg.data_root is None and hasattr(suite, "published_sizes"):
+    if cfg.scale == "paper" and cfg.data_root is None and suite.published_sizes is not None:
         n_train, n_test = suite.published_sizes
         sizes = f"the published {suite.title}; the embedded stand-in has {len(train):,} / {len(test):,}"
     stages = [StageEstimate("data", data_seconds, note="measured")]
-    spec = DataSpec(name=suite.name, modalities=train.modalities, shapes=train.shapes, specs=train.specs)
+    spec = suite.data_spec(train)
 
     def cached(stage: str, key: str) -> bool:
         return not cfg.fresh and store.path(stage, key).exists()
 
-    clf_key = classifier_key(data_key, scale)
-    clfs = {m: build_classifier(train.specs[m]).to(device).eval() for m in spec.modalities}
+    clf_key = classifier_key(data_key, scale, suite)
+    clfs = {m: suite.networks.build(CLASSIFIER, train.specs[m], n_classes=suite.n_classes).to(device).eval()
+            for m in spec.modalities}
     if cached("classifiers", clf_key):
         stages.append(StageEstimate("classifiers", 0.0, note="cached"))
     else:
         progress("probing the classifiers")
-        stages.append(StageEstimate("classifiers", *probe_classifiers(scale, train, n_train, device)))
+        stages.append(StageEstimate("classifiers", *probe_classifiers(suite, scale, train, n_train, device)))
     inception, _ = load_inception(cfg, device)
     spaces = feature_spaces(clfs, clf_key, inception, spec)
     stages.append(StageEstimate("real features", probe_real_features(spaces, test, n_test, device),
@@ -335,7 +336,7 @@ def make_plan(cfg: RunConfig, *, progress: Callable[[str], None] = lambda _: Non
         model = build_model(name, spec, cfg.scale, parse_overrides(cfg.overrides).get(name, ()))
         train_estimate = eval_estimate = None
         for seed in seeds:
-            key = model_key(model, name, data_key, seed, cfg)
+            key = model_key(model, name, data_key, seed, cfg, spec)
             if cached("models", key):
                 stages.append(StageEstimate(f"{name} seed {seed}: training", 0.0, note="cached"))
             else:

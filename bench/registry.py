@@ -1,5 +1,5 @@
 """A generic name -> object registry with close-match errors (one instance per kind of plug-in), and the model
-registry's tags: which suites and scales a model's rows belong to."""
+registry's tags: which scales' default lists a model joins."""
 
 from __future__ import annotations
 
@@ -61,25 +61,14 @@ class Registry(Generic[T]):
 
 MODELS: Registry = Registry("model")
 SUITES: Registry = Registry("suite")
-# The suites every built-in model is tagged with: MLD's comparison (arXiv 2306.04445, Sec. 5) and MoPoE's
-# MNIST-SVHN-Text (arXiv 2105.02470).
-PAPER_SUITES = ("polymnist", "mnist_svhn", "mnist_svhn_text")
 
 
-def register_model(name: str, *, suites: tuple[str, ...] = (), scales: tuple[str, ...] = ()) -> Callable[[T], T]:
-    """``@register_model("mine", suites=("polymnist",), scales=("default", "paper"))`` registers a model class (see
-    ``bench.interface.build_model``). Any registered model runs when named (``--models mine``); the tags add it to the
-    runs that name none: ``scales`` are the scales whose default list it joins on the ``suites`` it is tagged with,
-    and every tagged suite's ``--models all`` includes it."""
+def register_model(name: str, *, scales: tuple[str, ...] = ()) -> Callable[[T], T]:
+    """``@register_model("mine", scales=("default", "paper"))`` registers a model class (see
+    ``bench.interface.build_model``). Any registered model runs when named (``--models mine``) on a suite that has a
+    preset for it (``bench.presets``); ``scales`` are the scales whose default list it joins on those suites (and
+    every suite with a preset for it includes it in ``--models all``)."""
     unknown = sorted(set(scales) - {"quick", "default", "paper"})
     if unknown:
         raise ValueError(f"register_model({name!r}): unknown scale(s) {unknown}; use quick, default, paper")
-    return MODELS.register(name, suites=tuple(suites), scales=tuple(scales))
-
-
-def suite_models(suite: str, scale: str | None = None) -> tuple[str, ...]:
-    """The registered models tagged with ``suite`` (and, given ``scale``, with that scale), by name."""
-    return tuple(
-        name for name in MODELS.names()
-        if suite in MODELS.tags(name).get("suites", ()) and (scale is None or scale in MODELS.tags(name).get("scales", ()))
-    )
+    return MODELS.register(name, scales=tuple(scales))

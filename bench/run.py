@@ -192,8 +192,10 @@ def _version() -> str:
 
 
 def print_registries(include: Sequence[str]) -> None:
-    """The registered suites and quality metrics, and each model with the suites and scales it is tagged for."""
+    """The registered suites and quality metrics, and each model with the suites it has presets on and the scales it
+    is tagged for."""
     from bench.plugins import load_plugins
+    from bench.presets import models_with_presets
     from bench.registry import MODELS, SUITES
 
     from bench.metrics.registry import feature_metrics
@@ -204,7 +206,8 @@ def print_registries(include: Sequence[str]) -> None:
     print("models:")
     for name in MODELS.names():
         tags = MODELS.tags(name)
-        where = f"suites {', '.join(tags.get('suites', ())) or '-'}; scales {', '.join(tags.get('scales', ())) or '-'}"
+        suites = [suite for suite in SUITES.names() if name in models_with_presets(suite)]
+        where = f"suites {', '.join(suites) or '-'}; scales {', '.join(tags.get('scales', ())) or '-'}"
         print(f"  {name} ({MODELS.get(name).__module__}; {where})")
 
 

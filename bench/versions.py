@@ -3,7 +3,7 @@
 Every component whose code decides numbers carries an integer version that enters its cache keys: each model class
 (``VERSION``, and every base class's, so a change to the VAE base retrains every VAE), MLD's autoencoders
 (``mld.autoencoders.AUTOENCODER_VERSION``), the classifiers (``classifiers.train.CLASSIFIER_VERSION``), each suite's
-data (``data_version``) and the evaluation (``bench.pipeline.EVALUATION_VERSION``).
+data (``data_version``) and networks (``Networks.version``), and the evaluation (``bench.pipeline.EVALUATION_VERSION``).
 
 Rule: raise a component's version in the same commit as any change that can change what it computes (weights, data,
 metrics); keep it for a change that cannot (a docstring, a log line, a renaming). ``bench/fingerprints.json`` records
@@ -30,7 +30,7 @@ PLUMBING = frozenset({
     "bench.checkpoints", "bench.devices", "bench.errors", "bench.executors", "bench.health", "bench.interface",
     "bench.locks", "bench.logs", "bench.measure", "bench.outputs", "bench.overrides", "bench.pipeline", "bench.plots",
     "bench.registry", "bench.run", "bench.store", "bench.tables", "bench.versions", "bench.config", "bench.plugins",
-    "bench.api", "bench.exports", "bench.results",
+    "bench.api", "bench.exports", "bench.results", "bench.networks", "bench.presets", "bench.suites.base",
 })
 ROOT = Path(__file__).resolve().parent.parent
 FINGERPRINTS = Path(__file__).resolve().parent / "fingerprints.json"
@@ -68,13 +68,14 @@ def _is_module(name: str) -> bool:
         return False
 
 
-def dependencies(roots: list[str]) -> list[str]:
-    """``roots`` and the modules of this repository they import, transitively, plumbing excluded; sorted."""
+def dependencies(roots: list[str], exclude: frozenset[str] = frozenset()) -> list[str]:
+    """``roots`` and the modules of this repository they import, transitively, plumbing and ``exclude`` (not
+    followed either) left out; sorted."""
     seen: set[str] = set()
     todo = [r for r in roots if _ours(r)]
     while todo:
         name = todo.pop()
-        if name not in seen:
+        if name not in seen and name not in exclude:
             seen.add(name)
             todo.extend(imports_of(name) - seen)
     return sorted(seen)
@@ -92,19 +93,21 @@ def source_digest(modules: list[str], read=lambda path: path.read_bytes()) -> st
 
 @dataclass(frozen=True)
 class Component:
-    """A versioned component: its name, version (as it enters keys) and root modules."""
+    """A versioned component: its name, version (as it enters keys), root modules and modules not followed."""
 
     name: str
     version: Any
     roots: tuple[str, ...]
+    exclude: frozenset[str] = frozenset()
 
     def modules(self) -> list[str]:
-        return dependencies(list(self.roots))
+        return dependencies(list(self.roots), self.exclude)
 
 
 def components() -> list[Component]:
-    """Every versioned component: the registered models, MLD's autoencoders, the classifiers, each suite's data
-    and the evaluation."""
+    """Every versioned component: the registered models, MLD's autoencoders, the classifiers, each suite's data and
+    networks, and the evaluation. A suite's data component follows its package and data modules but not its networks
+    and presets (``nets``, ``presets``: the presets are configs, in the keys; the networks are their own component)."""
     from bench.pipeline import EVALUATION_VERSION
     from bench.plugins import load_builtins
     from bench.registry import MODELS, SUITES
@@ -121,13 +124,26 @@ def components() -> list[Component]:
         out.append(Component(f"model {name}", code_version(cls), tuple(sorted(roots))))
     out.append(Component("mld autoencoders", AUTOENCODER_VERSION, ("mld.autoencoders",)))
     out.append(Component("classifiers", CLASSIFIER_VERSION, ("classifiers.train",)))
+    suite_parts = frozenset(f"{name}.{part}" for name in _suite_packages() for part in ("nets", "presets"))
     for name in SUITES.names():
         suite = SUITES.get(name)()
-        if not _ours(type(suite).__module__):
+        package = type(suite).__module__
+        if not _ours(package):
             continue
-        out.append(Component(f"data {name}", suite.data_version, (type(suite).__module__, *suite.data_modules)))
+        out.append(Component(f"data {name}", suite.data_version, (package, *suite.data_modules), suite_parts))
+        if _is_module(f"{package}.nets"):
+            out.append(Component(f"networks {name}", suite.networks.version, (f"{package}.nets",)))
     out.append(Component("evaluation", EVALUATION_VERSION, ("bench.metrics.coherence", "bench.metrics.quality")))
     return out
+
+
+def _suite_packages() -> list[str]:
+    """The suite packages of this repository (``bench/suites/<name>/``)."""
+    import pkgutil
+
+    import bench.suites
+
+    return [f"bench.suites.{info.name}" for info in pkgutil.iter_modules(bench.suites.__path__) if info.ispkg]
 
 
 def current() -> dict[str, dict[str, Any]]:

@@ -20,9 +20,10 @@ import torch
 
 import baselines  # noqa: F401  (registers the models)
 from baselines.multivae_compat import multivae_twin
-from bench.data.polymnist import build_embedded
 from bench.devices import resolve_device
-from bench.interface import DataSpec, build_model
+from bench.interface import build_model
+from bench.suites.polymnist import PolyMNISTSuite
+from bench.suites.polymnist.data import build_embedded
 
 
 def timed(step, steps: int, device: torch.device) -> float:
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     from multivae.data.datasets.base import MultimodalBaseDataset
 
     train, _, _ = build_embedded(n_modalities=5, seed=0)
-    spec = DataSpec(name="polymnist", modalities=train.modalities, shapes=train.shapes)
+    spec = PolyMNISTSuite().data_spec(train)
     x, y = next(train.batches(args.batch, device=device))
     data = MultimodalBaseDataset(data=x, labels=y)
     print(f"batch {args.batch}, D = 512, {args.steps} steps x best of {args.repeats}, device {device}")

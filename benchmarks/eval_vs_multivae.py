@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from bench.config import RunConfig
 from bench.data.dataset import quantize, random_subset, to_float
-from bench.data.polymnist import build_embedded
+from bench.suites.polymnist.data import build_embedded
 from bench.interface import generate_subsets
 from bench.metrics.coherence import evaluate_coherence, scored_pairs
 from bench.metrics.subsets import all_subsets

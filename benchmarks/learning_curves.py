@@ -36,7 +36,7 @@ from bench.interface import build_model
 from bench.overrides import parse_overrides
 from bench.pipeline import prepare
 from bench.plots import save_figure
-from bench.registry import suite_models
+from bench.presets import suite_models
 from bench.store import provenance, save_json
 
 

@@ -16,9 +16,10 @@ import time
 import torch
 
 import mld  # noqa: F401  (registers the models)
-from bench.data.polymnist import build_embedded
 from bench.devices import resolve_device
-from bench.interface import DataSpec, build_model
+from bench.interface import build_model
+from bench.suites.polymnist import PolyMNISTSuite
+from bench.suites.polymnist.data import build_embedded
 from bench.metrics.subsets import all_subsets
 
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     device = resolve_device(args.device)
 
     _, test, _ = build_embedded(n_modalities=5, seed=0)
-    spec = DataSpec(name="polymnist", modalities=test.modalities, shapes=test.shapes)
+    spec = PolyMNISTSuite().data_spec(test)
     model = build_model(args.model, spec, args.scale).to(device).eval()
     x, _ = next(test.batches(args.tuples, device=device))
     subsets = all_subsets(len(spec.modalities)).to(device)

@@ -25,14 +25,15 @@ import time
 import torch
 
 from bench.data.dataset import MultimodalDataset, to_float
-from bench.data.polymnist import build_embedded
 from bench.devices import resolve_device
 from bench.metrics.coherence import CoherenceCounter
 from bench.metrics.features import ClassifierFeatures, InceptionFeatures, fid_inception_net
 from bench.metrics.frechet import FeatureStats, frechet_distance
 from bench.metrics.generation import generation_pass
 from bench.metrics.quality import FeatureCollector, RealFeatures, extract, real_features
-from classifiers.train import ClassifierConfig, classifier_accuracy, train_classifiers
+from bench.suites.polymnist import PolyMNISTSuite
+from bench.suites.polymnist.data import build_embedded
+from classifiers.train import classifier_accuracy, train_classifiers
 
 
 class Replay:
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> None:
 
     train, test, _ = build_embedded(n_modalities=5, seed=0)
     start = time.perf_counter()
-    clfs, _ = train_classifiers(train, ClassifierConfig.preset("default"), seed=0, device=device)
+    suite = PolyMNISTSuite()
+    clfs, _ = train_classifiers(train, suite.scales["default"].classifier, networks=suite.networks, seed=0, device=device)
     accuracy = ", ".join(f"{m} {a:.3f}" for m, a in classifier_accuracy(clfs, test).items())
     print(f"classifiers (default scale) trained in {time.perf_counter() - start:.1f} s on {device}; test accuracy {accuracy}")
     phi = {m: ClassifierFeatures(c) for m, c in clfs.items()}

@@ -1,14 +1,10 @@
-"""Per-modality digit classifiers used to score coherence, and as a feature net for FD ("FD-clf"): one design per
-modality kind, built through ``build_classifier`` (``CLASSIFIERS``)."""
+"""Per-modality classifiers used to score coherence, and as a feature net for FD ("FD-clf"): the designs a suite
+chooses from for its ``"classifier"`` networks (``bench.networks``), one factory per design."""
 
 from __future__ import annotations
 
-from typing import Callable
-
 from torch import Tensor, nn
 
-from bench.data.kinds import ModalitySpec
-from bench.registry import Registry
 
 # Layers a caller may ask for, as torch-fidelity's extractors declare theirs.
 FEATURE_LAYERS = ("penultimate", "logits")
@@ -60,8 +56,6 @@ class DigitClassifier(BodyHeadClassifier):
             nn.ReLU(),
         )
         self.head = nn.Linear(128, n_classes)
-
-
 
 
 class _ResidualBlock1d(nn.Module):
@@ -125,27 +119,18 @@ class TextClassifier(BodyHeadClassifier):
         return x.transpose(-2, -1)
 
 
-ClassifierBuilder = Callable[[ModalitySpec, int], nn.Module]
-
-# Classifier builders by modality kind (``bench.data.kinds.KINDS``): builder(spec, n_classes) -> an untrained module
-# with ``forward(x) -> logits (B, n_classes)`` and ``features(x, layer)`` (FEATURE_LAYERS, 128-d penultimate) over the
-# kind's model-form inputs. A new kind registers its own.
-CLASSIFIERS: Registry[ClassifierBuilder] = Registry("classifier kind")
+FAMILY = "classifier"
+"""The classifiers' family of a suite's networks (``bench.networks``): ``make(shape, *, n_classes) -> module`` with
+``forward(x) -> logits (B, n_classes)`` and ``features(x, layer)`` (``FEATURE_LAYERS``, 128-d penultimate) over the
+modality's model-form inputs of ``shape``; untrained, on the CPU, in train mode."""
 
 
-@CLASSIFIERS.register("image")
-def _image_classifier(spec: ModalitySpec, n_classes: int) -> nn.Module:
-    return DigitClassifier(in_channels=spec.model_shape[0], n_classes=n_classes, image_size=spec.model_shape[-1])
+def digit_classifier(shape: tuple[int, ...], *, n_classes: int = 10) -> DigitClassifier:
+    """``DigitClassifier`` for (C, S, S) images."""
+    return DigitClassifier(in_channels=shape[0], n_classes=n_classes, image_size=shape[-1])
 
 
-@CLASSIFIERS.register("text")
-def _text_classifier(spec: ModalitySpec, n_classes: int) -> nn.Module:
-    length, vocab_size = spec.model_shape
+def text_classifier(shape: tuple[int, ...], *, n_classes: int = 10) -> TextClassifier:
+    """``TextClassifier`` for one-hot strings (L, V)."""
+    length, vocab_size = shape
     return TextClassifier(vocab_size, n_classes=n_classes, length=length)
-
-
-def build_classifier(spec: ModalitySpec, n_classes: int = 10) -> nn.Module:
-    """The untrained classifier for a modality of ``spec`` (its kind's ``CLASSIFIERS`` builder): images
-    ``DigitClassifier(in_channels=C, image_size=S)``, text ``TextClassifier(V, length=L)``; on the CPU, in train
-    mode."""
-    return CLASSIFIERS.get(spec.kind)(spec, n_classes)

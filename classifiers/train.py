@@ -1,12 +1,10 @@
-"""Train one digit classifier per modality (its kind's design: ``classifiers.nets.build_classifier``; Adam,
-cross-entropy) and measure its test accuracy."""
+"""Train one classifier per modality (the design the suite's ``"classifier"`` networks give for its kind,
+``classifiers.nets``; Adam, cross-entropy) and measure its test accuracy."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import ClassVar
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -16,45 +14,41 @@ from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, res
 from bench.data.dataset import MultimodalDataset
 from bench.devices import device_of
 from bench.errors import BenchError
-from bench.interface import ModelConfig
-from classifiers.nets import build_classifier
+from bench.networks import Networks
+from classifiers.nets import FAMILY
 
 CLASSIFIER_VERSION = 1  # in the classifiers' key: raise it with any change that can alter their weights (bench.versions)
 
 
 @dataclass(frozen=True)
-class ClassifierConfig(ModelConfig):
+class ClassifierConfig:
     """Reference recipe (MMVAE code ``analyse_ms.py``; MLD code ``src/dataLoaders/MnistSvhnText/train_classifers.py``):
     Adam 1e-3, cross-entropy, 30-50 epochs; batch 256.
 
     The same recipe trains every modality's classifier, the text one included (MoPoE ships its text classifier
     pretrained, with no training code).
 
-    Scale deviations: ``default`` uses lr 2e-3, which passes 90% test accuracy on every modality of the
-    embedded 4,000-tuple train set within 30 epochs (1e-3 leaves two modalities near 88-89%); ``quick`` trains
-    8 short epochs and is only good enough to prove the plumbing.
+    A suite's scales choose the values (``bench.suites.base.standard_scales``).
     """
 
     epochs: int = 30
     batch_size: int = 256
     lr: float = 1e-3
 
-    PRESETS: ClassVar[dict[str, dict]] = {
-        "quick": {"epochs": 8, "batch_size": 64, "lr": 2e-3},
-        "default": {"lr": 2e-3},
-    }
-
 
 def train_classifiers(
     train: MultimodalDataset,
     cfg: ClassifierConfig,
     *,
+    networks: Networks,
+    n_classes: int = 10,
     seed: int,
     device: torch.device | str = "cpu",
     progress: bool = False,
     checkpoint: Checkpointer | None = None,
 ) -> tuple[dict[str, nn.Module], dict]:
-    """Fit ``clf_m`` (``build_classifier(train.specs[m])``, built in modality order after seeding the global RNG) on
+    """Fit ``clf_m`` (``networks.build("classifier", train.specs[m], n_classes=n_classes)``, built in modality order
+    after seeding the global RNG) on
     (x_m, y) for every modality m; all share the batch order of one seeded generator. A batch smaller than a
     classifier's ``MIN_BATCH`` (the text classifier's BatchNorm needs 2) is skipped for that classifier.
 
@@ -64,7 +58,7 @@ def train_classifiers(
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    clfs = {m: build_classifier(train.specs[m]).to(device) for m in train.modalities}
+    clfs = {m: networks.build(FAMILY, train.specs[m], n_classes=n_classes).to(device) for m in train.modalities}
     optims = {m: torch.optim.Adam(c.parameters(), lr=cfg.lr) for m, c in clfs.items()}
     losses: list[float] = []
     checkpoint = NO_CHECKPOINT if checkpoint is None else checkpoint

@@ -5,6 +5,11 @@ Loss per batch: L = (1/B) sum_b -ln Laplace(x_b | dec(enc(x_b)), s), i.e. sum |x
 with fixed scale s = 0.75; no KL, no latent regularisation. Adam, no schedule. Small-scale deviation
 ``likelihood="gaussian"``: the squared error (``bench.likelihoods``), which makes digits legible in far fewer steps.
 
+The networks are the suite's ``"autoencoder"`` family (``bench.networks``): per modality kind,
+``make(shape, *, latent_dim, hidden_dim, width) -> (encoder, decoder)`` with ``shape`` one item as models see it, the
+encoder mapping (B, *shape) to (B, D) and the decoder (B, D) to (B, *shape): the likelihood's location for an image,
+per-position logits for text; ``width`` multiplies the conv channels (1 = the reference).
+
 The loss and what the model returns depend on the modality's kind (``bench.data.kinds``), through ``AE_KINDS[kind]``:
 an image's loss is the likelihood above and its output the decoder's location clamped to [0, 1]; a text modality's
 decoder gives per-position logits (B, L, V), its loss is the categorical cross-entropy against the one-hot input summed
@@ -32,8 +37,8 @@ from bench.likelihoods import LIKELIHOODS, categorical_nll
 from bench.registry import Registry
 from bench.seeding import reinitialize
 from bench.store import stable_hash
-from mld.nets import ae_networks
 
+FAMILY = "autoencoder"  # the networks this stage asks the suite for (module docstring)
 AUTOENCODER_VERSION = 1  # in the autoencoder stage's key: raise it with any change that can alter its weights (bench.versions)
 
 
@@ -121,11 +126,11 @@ class Autoencoder(nn.Module):
 
 
 def build_autoencoders(spec: DataSpec, cfg: AutoencoderConfig) -> nn.ModuleDict:
-    """One untrained autoencoder per modality of ``spec``, keyed by modality name, its networks chosen by the
-    modality's kind (``mld.nets.ae_networks``)."""
+    """One untrained autoencoder per modality of ``spec``, keyed by modality name, from the suite's ``"autoencoder"``
+    networks for the modality's kind."""
     dims = cfg.dims(len(spec.modalities))
     return nn.ModuleDict({
-        m: Autoencoder(*ae_networks(spec, m)(tuple(spec.shapes[m]), d, cfg.hidden_dim or d, cfg.width))
+        m: Autoencoder(*spec.network(FAMILY, m, latent_dim=d, hidden_dim=cfg.hidden_dim or d, width=cfg.width))
         for m, d in zip(spec.modalities, dims)
     })
 

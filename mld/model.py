@@ -35,7 +35,7 @@ from bench.interface import (
     DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_subsets, check_training_data,
 )
 from bench.metrics.subsets import all_subsets
-from bench.registry import PAPER_SUITES, register_model
+from bench.registry import register_model
 from bench.seeding import reinitialize
 from mld import samplers
 from mld.autoencoders import AE_KINDS, AUTOENCODER_VERSION, AutoencoderConfig, build_autoencoders, train_autoencoders
@@ -59,17 +59,8 @@ ENCODE_BATCH = 512
 
 @dataclass(frozen=True)
 class MLDConfig(ModelConfig):
-    """Field defaults are the PolyMNIST reference (MLD code ``experiments/mmnist/mmnist_mld*.py``).
-
-    Scale deviations, to fit a 2-core CPU (chosen with ``benchmarks/learning_curves.py``; README, "Choosing the default
-    scale"): ``quick`` and ``default`` shrink the latents (D = 32 per modality) and the score network (width 256);
-    train the autoencoders with the squared error (``likelihood="gaussian"``: digits legible in far fewer steps than
-    under the L1 loss; 0.73 of reconstructions read correctly after 2,500 steps against 0.51), batch 32 and lr 2e-3;
-    train the score network for 9,600 steps instead of 0.7 M with lr 1e-3 and the gradient norm clipped at 1 (lr 2e-3
-    diverged: the loss jumps back to that of a zero output, as caught by ``bench.health``); and sample on a RePaint
-    schedule shrunk to (50, 5, 5), 230 network calls instead of 2,410 (0.21 coherence given one modality against
-    0.17 with 25 plain Euler steps, for the same network). ``quick`` samples with 10 Euler steps.
-    """
+    """Field defaults are the MLD reference recipe (MLD code ``experiments/mmnist/mmnist_mld*.py``); a suite's
+    presets (``bench.presets``) state what differs on its data and scales."""
 
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
     stats: str = "first_batch"  # latent standardisation statistics: "first_batch" (reference) or "train_set"
@@ -91,65 +82,6 @@ class MLDConfig(ModelConfig):
     jump_length: int = 10  # repaint only
     jump_n_sample: int = 10  # repaint only
 
-    PRESETS: ClassVar[dict[str, dict]] = {
-        "quick": {
-            "autoencoder": AutoencoderConfig(latent_dim=8, hidden_dim=64, lr=2e-3, batch_size=32, epochs=5,
-                                             likelihood="gaussian"),
-            "init_dim": 64,
-            "time_dim": 32,
-            "groups": 8,
-            "lr": 1e-3,
-            "batch_size": 32,
-            "epochs": 8,
-            "ema_decay": 0.99,
-            "sampler": "euler",
-            "steps": 10,
-        },
-        "default": {
-            "autoencoder": AutoencoderConfig(latent_dim=32, hidden_dim=160, lr=2e-3, batch_size=32, epochs=20,
-                                             likelihood="gaussian"),
-            "init_dim": 256,
-            "time_dim": 64,
-            "groups": 8,
-            "lr": 1e-3,
-            "grad_clip": 1.0,
-            "batch_size": 128,
-            "epochs": 300,
-            "steps": 50,
-            "jump_length": 5,
-            "jump_n_sample": 5,
-        },
-        "paper": {},
-    }
-    # MNIST-SVHN (MLD code ``mnist_svhn_ae.py``, ``mnist_svhn_mld.py``): MNIST MLP autoencoder D = 16, SVHN conv
-    # D = 64, lr 1e-3, batch 128; score network width 256, d = 0.5, batch 128, about 150 epochs.
-    DATASETS: ClassVar[dict[str, dict]] = {
-        "mnist_svhn": {
-            "autoencoder": AutoencoderConfig(latent_dims=(16, 64), batch_size=128, epochs=150),
-            "init_dim": 256,
-            "time_dim": 256,
-            "groups": 8,
-            "d": 0.5,
-            "batch_size": 128,
-            "epochs": 150,
-        },
-        "mnist_svhn/default": {
-            "autoencoder": AutoencoderConfig(latent_dims=(16, 64), lr=2e-3, batch_size=64, epochs=5, likelihood="gaussian"),
-            "epochs": 40,
-        },
-    }
-    # MNIST-SVHN-Text: MNIST-SVHN's settings plus a text autoencoder (MoPoE's conv text networks; MLD has none). Its
-    # latent is 16: the strings carry only the digit and the word's start (at most 10 x 5 = 50 distinct strings), so
-    # MNIST's 16 is ample, between MLD's unused ``dim_label = 10`` and MoPoE's shared ``class_dim = 20``, and it keeps
-    # the concatenated latent (96) dominated by SVHN's 64 as on MNIST-SVHN.
-    DATASETS["mnist_svhn_text"] = {
-        **DATASETS["mnist_svhn"], "autoencoder": AutoencoderConfig(latent_dims=(16, 64, 16), batch_size=128, epochs=150),
-    }
-    DATASETS["mnist_svhn_text/default"] = {
-        **DATASETS["mnist_svhn/default"],
-        "autoencoder": AutoencoderConfig(latent_dims=(16, 64, 16), lr=2e-3, batch_size=64, epochs=5, likelihood="gaussian"),
-    }
-
     def __post_init__(self) -> None:
         if self.stats not in STATS:
             raise BenchError(f"mld: unknown stats {self.stats!r}", f"choose one of: {', '.join(STATS)}")
@@ -159,7 +91,52 @@ class MLDConfig(ModelConfig):
             raise BenchError(f"mld: d = {self.d} is not a probability", "choose d in [0, 1] (0.2 PolyMNIST, 0.5 MNIST-SVHN)")
 
 
-@register_model("mld", suites=PAPER_SUITES, scales=("quick", "default", "paper"))
+QUICK = {
+    "autoencoder": AutoencoderConfig(latent_dim=8, hidden_dim=64, lr=2e-3, batch_size=32, epochs=5, likelihood="gaussian"),
+    "init_dim": 64,
+    "time_dim": 32,
+    "groups": 8,
+    "lr": 1e-3,
+    "batch_size": 32,
+    "epochs": 8,
+    "ema_decay": 0.99,
+    "sampler": "euler",
+    "steps": 10,
+}
+"""MLD's recipe for a smoke run (what suites start their ``quick`` presets from): tiny latents and score network, a
+few epochs, 10 Euler steps. It proves the plumbing; its models do not learn."""
+
+DEFAULT = {
+    "autoencoder": AutoencoderConfig(latent_dim=32, hidden_dim=160, lr=2e-3, batch_size=32, epochs=20,
+                                     likelihood="gaussian"),
+    "init_dim": 256,
+    "time_dim": 64,
+    "groups": 8,
+    "lr": 1e-3,
+    "grad_clip": 1.0,
+    "batch_size": 128,
+    "epochs": 300,
+    "steps": 50,
+    "jump_length": 5,
+    "jump_n_sample": 5,
+}
+"""MLD's small-scale recipe (what suites start their ``default`` presets from), to fit a 2-core CPU (chosen with
+``benchmarks/learning_curves.py`` on PolyMNIST; docs/study.md): smaller latents (D = 32 per modality) and score network
+(width 256); autoencoders trained with the squared error (``likelihood="gaussian"``: digits legible in far fewer steps
+than under the L1 loss; 0.73 of reconstructions read correctly after 2,500 steps against 0.51), batch 32 and lr 2e-3;
+the score network for 9,600 steps on 4,000 tuples instead of 0.7 M with lr 1e-3 and the gradient norm clipped at 1
+(lr 2e-3 diverged: the loss jumps back to that of a zero output, as caught by ``bench.health``); sampling on a RePaint
+schedule shrunk to (50, 5, 5), 230 network calls instead of 2,410 (0.21 coherence given one modality against 0.17 with
+25 plain Euler steps, for the same network)."""
+
+IN_QUICK = {**QUICK, "sampler": "repaint", "steps": 10, "jump_length": 2, "jump_n_sample": 3}
+"""MLD-IN's smoke-run recipe: ``QUICK`` on a RePaint jump schedule (10, 2, 3), 26 calls. MLD-IN samples on a RePaint
+schedule at every scale: re-noised observations under plain Euler–Maruyama are strongly biased (for a 2-d Gaussian
+with exact scores the conditional mean came out 0.77 at 25 and 0.76 at 250 Euler steps against the true 1.20; the
+reference schedule (250, 10, 10) gives 1.17, the ``DEFAULT`` (50, 5, 5) 1.11; ``tests/mld/test_samplers.py``)."""
+
+
+@register_model("mld", scales=("quick", "default", "paper"))
 class MLD(nn.Module):
     """MLD with multi-time masked training (MLD code ``src/models/MLD.py``, ``src/components/mm_sde.py``)."""
 
@@ -171,7 +148,6 @@ class MLD(nn.Module):
 
     def __init__(self, spec: DataSpec, cfg: MLDConfig) -> None:
         super().__init__()
-        self.spec = spec
         self.cfg = cfg
         self.modalities = tuple(spec.modalities)
         self.autoencoders = build_autoencoders(spec, cfg.autoencoder).requires_grad_(False)
@@ -402,7 +378,7 @@ class MLD(nn.Module):
         if cache is None:
             states, record = compute()
         else:
-            states, record = cache("autoencoders", (self.spec.name, ae_cfg, seed, AUTOENCODER_VERSION), compute)
+            states, record = cache("autoencoders", (ae_cfg, seed, AUTOENCODER_VERSION), compute)
         for m, ae in self.autoencoders.items():
             ae.load_state_dict(states[m])
         self.autoencoders.requires_grad_(False).eval()
@@ -484,42 +460,14 @@ class MLD(nn.Module):
         return self.decode(self.sample_latents(z_obs, observed, noise=self._noise(generator)))
 
 
-def _ablation_datasets(base: dict[str, dict]) -> dict[str, dict]:
-    """MLD's dataset presets with the ablations' score-network width on MNIST-SVHN (and MNIST-SVHN-Text): 512
-    (``mnist_svhn_mld_in.py`` and ``mnist_svhn_mld_uni.py`` of the reference), where MLD has 256."""
-    return {**base, **{name: {**base[name], "init_dim": 512} for name in ("mnist_svhn", "mnist_svhn_text")}}
-
-
-@dataclass(frozen=True)
-class MLDInConfig(MLDConfig):
-    """MLD's config, except that MLD-IN samples on a RePaint jump schedule at every scale: re-noised observations under
-    plain Euler–Maruyama are strongly biased (for a 2-d Gaussian with exact scores the conditional mean came out 0.77
-    at 25 and 0.76 at 250 Euler steps against the true 1.20; the reference schedule (250, 10, 10) gives 1.17, the
-    ``default`` (50, 5, 5) 1.11; ``tests/mld/test_samplers.py``). ``quick`` shrinks it to (10, 2, 3), 26 calls."""
-
-    PRESETS: ClassVar[dict[str, dict]] = {
-        "quick": {**MLDConfig.PRESETS["quick"], "sampler": "repaint", "steps": 10, "jump_length": 2, "jump_n_sample": 3},
-        "default": MLDConfig.PRESETS["default"],  # already the (50, 5, 5) RePaint schedule
-        "paper": {},
-    }
-    DATASETS: ClassVar[dict[str, dict]] = _ablation_datasets(MLDConfig.DATASETS)
-
-
-@dataclass(frozen=True)
-class MLDUniConfig(MLDConfig):
-    """MLD's config with the ablations' MNIST-SVHN score-network width (512)."""
-
-    DATASETS: ClassVar[dict[str, dict]] = _ablation_datasets(MLDConfig.DATASETS)
-
-
-@register_model("mld_in", suites=PAPER_SUITES, scales=("paper",))
+@register_model("mld_in", scales=("paper",))
 class MLDIn(MLD):
     """MLD-IN (MLD code ``src/models/MLD_inpaint.py``): joint training with one scalar time; conditioning by RePaint
     replacement with observed latents re-noised to the current time (clean on the last step, as the reference)."""
 
     VERSION: ClassVar[int] = 1  # with MLD's: raise it with any change to this variant that can alter its numbers
 
-    Config: ClassVar[type[MLDConfig]] = MLDInConfig
+    Config: ClassVar[type[MLDConfig]] = MLDConfig
     name: ClassVar[str] = "mld_in"
     renoise_observed: ClassVar[bool] = True
 
@@ -534,14 +482,14 @@ class MLDIn(MLD):
         return torch.ones(observed.shape[0], 1, device=observed.device)
 
 
-@register_model("mld_uni", suites=PAPER_SUITES, scales=("paper",))
+@register_model("mld_uni", scales=("paper",))
 class MLDUni(MLD):
     """MLD-UNI (MLD code ``src/models/MLD_uni.py``): an independent time per modality in training, no masking;
     sampled like MLD."""
 
     VERSION: ClassVar[int] = 1  # with MLD's: raise it with any change to this variant that can alter its numbers
 
-    Config: ClassVar[type[MLDConfig]] = MLDUniConfig
+    Config: ClassVar[type[MLDConfig]] = MLDConfig
     name: ClassVar[str] = "mld_uni"
 
     def training_inputs(self, batch: int, generator: torch.Generator, device: torch.device) -> TrainingInputs:

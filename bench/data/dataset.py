@@ -3,13 +3,16 @@ labels."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from bench.data.kinds import KINDS, ModalitySpec, quantize  # noqa: F401  (quantize: re-exported for the metrics)
+from bench.errors import BenchError
 
 
 @dataclass(frozen=True)
@@ -105,3 +108,25 @@ def random_subset(ds: MultimodalDataset, n: int | None, *, seed: int) -> Multimo
 def to_float(x: Tensor) -> Tensor:
     """uint8 [0, 255] -> float32 [0, 1]."""
     return x.float().div_(255.0)
+
+
+def dataset_sha256(ds: MultimodalDataset) -> str:
+    """SHA-256 over the labels and every modality's image bytes, in modality order."""
+    h = hashlib.sha256(ds.labels.numpy().tobytes())
+    for m in ds.modalities:
+        h.update(m.encode())
+        h.update(ds.images[m].numpy().tobytes())
+    return h.hexdigest()
+
+
+def stratified_split(labels: np.ndarray, *, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (train, test) indices; class d contributes round(test_fraction * n_d) random members to test."""
+    if not 0 < test_fraction < 1:
+        raise BenchError(f"test_fraction must be in (0, 1), got {test_fraction}", "pass e.g. test_fraction=0.2")
+    rng = np.random.default_rng(seed)
+    test = [
+        rng.permutation(members)[: round(test_fraction * members.size)]
+        for members in (np.flatnonzero(labels == d) for d in np.unique(labels))
+    ]
+    test_idx = np.sort(np.concatenate(test))
+    return np.setdiff1d(np.arange(len(labels)), test_idx), test_idx

@@ -26,9 +26,10 @@ from bench.interface import DataSpec  # noqa: E402
 from bench.metrics.subsets import all_subsets  # noqa: E402
 from bench.registry import MODELS  # noqa: E402
 from bench.seeding import reinitialize  # noqa: E402
+from tests.specs import suite_spec
 
 MODALITIES = ("m0", "m1", "m2")
-SPEC = DataSpec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
+SPEC = suite_spec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
 LATENT = 6
 
 

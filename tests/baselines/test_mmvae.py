@@ -11,9 +11,10 @@ from baselines.mmvae import MMVAE, MMVAEConfig, choose_experts, laplace_sample
 from bench.errors import BenchError
 from bench.interface import DataSpec
 from bench.seeding import reinitialize
+from tests.specs import suite_spec
 
 MODALITIES = ("m0", "m1", "m2")
-SPEC = DataSpec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
+SPEC = suite_spec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
 
 
 def build(**overrides) -> MMVAE:
@@ -114,7 +115,7 @@ def test_mixture_picks_observed_experts_uniformly():
 
 
 def test_config_errors_and_defaults():
-    cfg = MMVAEConfig.preset("paper")
+    cfg = MMVAEConfig()
     assert (cfg.objective, cfg.K, cfg.learn_prior, cfg.amsgrad) == ("dreg", 10, True, True)
     with pytest.raises(BenchError, match="objective"):
         MMVAEConfig(objective="iwae")

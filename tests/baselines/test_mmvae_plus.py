@@ -12,9 +12,10 @@ from baselines.mmvae_plus import MMVAEPlus, MMVAEPlusConfig
 from bench.errors import BenchError
 from bench.interface import DataSpec
 from bench.seeding import reinitialize
+from tests.specs import suite_spec
 
 MODALITIES = ("m0", "m1", "m2")
-SPEC = DataSpec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
+SPEC = suite_spec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
 DZ, DW = 4, 3
 
 

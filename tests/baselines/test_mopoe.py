@@ -10,17 +10,17 @@ from torch.distributions import Laplace, Normal, kl_divergence
 import baselines  # noqa: F401  (registers the models)
 from baselines import vae as vae_module
 from baselines.mopoe import MoPoE, MoPoEConfig, subset_assignment
-from baselines.nets import NETS
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
 from bench.health import Diverged
-from bench.interface import DataSpec, build_model
+from bench.interface import build_model, model_config
 from bench.metrics.subsets import all_subsets
 from bench.registry import MODELS
 from bench.seeding import reinitialize
+from tests.specs import suite_spec
 
 MODALITIES = ("m0", "m1", "m2")
-SPEC = DataSpec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
+SPEC = suite_spec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
 
 
 def structured_dataset(n=48, n_modalities=3, seed=0):
@@ -45,37 +45,15 @@ def as_float(ds):
 @pytest.fixture(scope="module")
 def trained():
     """A quick-preset MoPoE on 48 structured tuples, with its record."""
-    cfg = MoPoEConfig.preset("quick", epochs=8, batch_size=16)
+    cfg = model_config("mopoe", "polymnist", "quick", epochs=8, batch_size=16)
     model = MoPoE(SPEC, cfg)
     record = model.fit(structured_dataset(), seed=0, device=torch.device("cpu"), progress=False)
     return model, record
 
 
-class TestNetworks:
-    def test_polymnist_shapes(self):
-        encoder, decoder = NETS.get("polymnist")((3, 28, 28), 12)
-        mu, logvar = encoder(torch.rand(5, 3, 28, 28))
-        assert mu.shape == logvar.shape == (5, 12)
-        assert decoder(torch.randn(5, 12)).shape == (5, 3, 28, 28)
-
-    def test_hidden_width_stays_at_the_paper_value(self):
-        """Only the heads shrink with D: a D-wide hidden layer dies at small D (nets/polymnist.py)."""
-        encoder, _ = NETS.get("polymnist")((3, 28, 28), 8)
-        assert encoder.mu.in_features == encoder.logvar.in_features == 512 and encoder.mu.out_features == 8
-
-    def test_decoder_has_no_sigmoid(self):
-        _, decoder = NETS.get("polymnist")((3, 28, 28), 4)
-        loc = decoder(torch.randn(64, 4) * 50)
-        assert loc.min() < 0 or loc.max() > 1
-
-    def test_wrong_shape_is_a_bench_error(self):
-        with pytest.raises(BenchError, match="28"):
-            NETS.get("polymnist")((3, 32, 32), 8)
-
-
 class TestConfig:
     def test_paper_defaults(self):
-        cfg = MoPoEConfig.preset("paper")
+        cfg = model_config("mopoe", "polymnist", "paper")
         assert cfg == MoPoEConfig()
         assert (cfg.latent_dim, cfg.beta, cfg.lr, cfg.batch_size, cfg.epochs) == (512, 2.5, 5e-4, 256, 300)
         assert cfg.adam_betas == (0.9, 0.999) and cfg.laplace_scale == 0.75 and cfg.rec_weights is None
@@ -172,7 +150,7 @@ class TestFit:
         assert not torch.equal(model.decoders[0].body[0].weight, other.decoders[0].body[0].weight)
 
     def test_nan_loss_stops_the_fit_as_diverged(self, monkeypatch):
-        model = MoPoE(SPEC, MoPoEConfig.preset("quick", epochs=3))
+        model = MoPoE(SPEC, model_config("mopoe", "polymnist", "quick", epochs=3))
 
         def nan_loss(x, *, generator=None):
             value = torch.tensor(float("nan"), requires_grad=True)

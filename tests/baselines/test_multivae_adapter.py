@@ -38,6 +38,8 @@ from bench.metrics.coherence import evaluate_coherence  # noqa: E402
 from bench.metrics.subsets import all_subsets  # noqa: E402
 from bench.registry import MODELS  # noqa: E402
 from bench.store import stable_hash  # noqa: E402
+from tests.specs import suite_spec
+from bench.interface import model_config
 
 MODALITIES = ("m0", "m1", "m2")
 EXACT = ["mopoe", "mvtcae", "mvae"]
@@ -68,13 +70,13 @@ def classifiers(tiny_polymnist):
 def trained(tiny_polymnist):
     """name -> (ours trained 3 epochs at the quick preset, D = 16; the adapter around its MultiVae twin)."""
     train, _ = tiny_polymnist
-    spec = DataSpec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
+    spec = suite_spec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
     cache = {}
 
     def get(name: str):
         if name not in cache:
             cls = MODELS.get(name)
-            ours = cls(spec, cls.Config.preset("quick", "polymnist", latent_dim=16, epochs=3))
+            ours = cls(spec, model_config(name, "polymnist", "quick", latent_dim=16, epochs=3))
             ours.fit(train, seed=0)
             cache[name] = ours, MultiVaeModel(multivae_twin(ours))
         return cache[name]

@@ -11,9 +11,10 @@ from bench.errors import BenchError
 from bench.interface import DataSpec
 from bench.registry import MODELS
 from bench.seeding import reinitialize
+from tests.specs import suite_spec
 
 MODALITIES = ("m0", "m1", "m2")
-SPEC = DataSpec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
+SPEC = suite_spec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
 
 
 def inputs(batch: int, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -93,9 +94,9 @@ def test_subset_posterior_is_the_product_of_the_observed_experts(cls, prior):
 
 def test_registered_with_paper_defaults():
     assert MODELS.get("mvae") is MVAE and MODELS.get("mvtcae") is MVTCAE
-    cfg = MVTCAEConfig.preset("paper")
+    cfg = MVTCAEConfig()
     assert (cfg.latent_dim, cfg.alpha, cfg.beta, cfg.lr, cfg.batch_size, cfg.epochs) == (512, 5 / 6, 2.5, 1e-3, 256, 300)
     assert not cfg.prior_expert
-    assert MVAEConfig.preset("paper").latent_dim == 512
+    assert MVAEConfig().latent_dim == 512
     with pytest.raises(BenchError, match="alpha"):
         MVTCAEConfig(alpha=1.5)

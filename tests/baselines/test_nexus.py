@@ -12,9 +12,10 @@ from baselines.nexus import Nexus, NexusConfig, forced_dropout
 from bench.errors import BenchError
 from bench.interface import DataSpec
 from bench.seeding import reinitialize
+from tests.specs import suite_spec
 
 MODALITIES = ("m0", "m1", "m2", "m3")
-SPEC = DataSpec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
+SPEC = suite_spec("polymnist", MODALITIES, {m: (3, 28, 28) for m in MODALITIES})
 SMALL = {"latent_dim": 5, "nexus_dim": 3, "message_dim": 6, "hidden": (8, 7)}
 
 
@@ -138,7 +139,7 @@ def test_config_errors_are_clear():
 
 def test_fit_anneals_per_epoch_and_records_both_levels(tiny_polymnist):
     train, _ = tiny_polymnist
-    spec = DataSpec("polymnist", train.modalities, train.shapes)
+    spec = suite_spec("polymnist", train.modalities, train.shapes)
     model = Nexus(spec, NexusConfig(**SMALL, epochs=2, anneal_epochs=4, batch_size=32))
     record = model.fit(train, seed=0, device="cpu")
     assert model.anneal == 0.5  # set before the second (last) epoch

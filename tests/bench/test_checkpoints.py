@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from bench.checkpoints import Checkpointer
-from bench.data.files import save_dataset
+from bench.data.cache import save_dataset
 from bench.store import load_torch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,16 +23,17 @@ import torch
 torch.set_num_threads(1)
 import baselines, mld  # register the models
 from bench.checkpoints import Checkpointer
-from bench.data.files import load_dataset
+from bench.data.cache import load_dataset
 from bench.health import TrainingMonitor
 from bench.interface import DataSpec, build_model
 from bench.logs import configure
 from bench.store import save_torch
+from tests.specs import suite_spec
 
 name, data, ckpt, out, kill_stage, kill_epoch = sys.argv[1:]
 configure(None)
 train, _ = load_dataset(data)
-spec = DataSpec("polymnist", train.modalities, train.shapes)
+spec = suite_spec("polymnist", train.modalities, train.shapes)
 nested = [(("autoencoder", "epochs"), 2), (("autoencoder", "batch_size"), 50)] if name.startswith("mld") else []
 model = build_model(name, spec, "quick", nested, epochs=4, batch_size=50)
 
@@ -80,19 +81,20 @@ def test_a_killed_training_resumes_and_ends_with_the_uninterrupted_weights(name,
 
 
 def test_classifiers_resume_to_the_same_weights(tiny_polymnist, tmp_path):
+    from bench.suites.polymnist.nets import NETWORKS as NETS
     from classifiers.train import ClassifierConfig, train_classifiers
 
     train = tiny_polymnist[0]
     cfg = ClassifierConfig(epochs=3, batch_size=50)
-    whole, _ = train_classifiers(train, cfg, seed=0)
+    whole, _ = train_classifiers(train, cfg, networks=NETS, seed=0)
     ckpt = Checkpointer(tmp_path / "clf.ckpt", every_epochs=1, keep=True)
-    train_classifiers(train, cfg, seed=0, checkpoint=ckpt)  # kept: the state after the last epoch
+    train_classifiers(train, cfg, networks=NETS, seed=0, checkpoint=ckpt)  # kept: the state after the last epoch
     state = load_torch(ckpt.path)
     assert state["epoch"] == 2
     # rewind the checkpoint to the end of the first epoch: train 1 epoch with a fresh checkpoint, then resume
     first = Checkpointer(tmp_path / "first.ckpt", every_epochs=1, keep=True)
-    train_classifiers(train, ClassifierConfig(epochs=1, batch_size=50), seed=0, checkpoint=first)
-    resumed, record = train_classifiers(train, cfg, seed=0, checkpoint=Checkpointer(first.path, every_epochs=1))
+    train_classifiers(train, ClassifierConfig(epochs=1, batch_size=50), networks=NETS, seed=0, checkpoint=first)
+    resumed, record = train_classifiers(train, cfg, networks=NETS, seed=0, checkpoint=Checkpointer(first.path, every_epochs=1))
     assert len(record["losses"]) == 3 and not first.path.exists()
     for m in whole:
         for k, v in whole[m].state_dict().items():

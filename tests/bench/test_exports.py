@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from bench.exports import config_from_dict, load_model
+from bench.interface import model_config
+import bench.suites  # noqa: F401  (registers the suites and their presets)
 from bench.run import main
 from mld.model import MLDConfig
 
@@ -75,6 +77,6 @@ def test_a_damaged_checkpoint_is_refused(exported, tmp_path, capsys):
 def test_config_from_dict_rebuilds_nested_configs_and_tuples():
     import dataclasses
 
-    cfg = MLDConfig.preset("quick", "mnist_svhn")
+    cfg = model_config("mld", "mnist_svhn", "quick")
     rebuilt = config_from_dict(MLDConfig, json.loads(json.dumps(dataclasses.asdict(cfg))))
     assert rebuilt == cfg and hash(rebuilt) == hash(cfg)

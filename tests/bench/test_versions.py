@@ -6,6 +6,7 @@ import json
 from bench.config import RunConfig
 from bench.interface import DataSpec, build_model
 from bench.versions import FINGERPRINTS, code_version, components, current, source_digest, stale
+from tests.specs import suite_spec
 
 
 def test_the_checked_in_fingerprints_match_the_code():
@@ -31,10 +32,12 @@ def test_an_unversioned_source_change_is_caught_and_a_versioned_one_is_not_silen
     assert stale(now, now) == []
 
 
-def test_the_fingerprint_follows_imports_into_networks_and_likelihoods():
+def test_the_fingerprint_follows_imports_into_likelihoods_and_suite_networks():
     modules = {c.name: c.modules() for c in components()}
-    assert {"baselines.vae", "baselines.nets.polymnist", "bench.likelihoods"} <= set(modules["model mopoe"])
-    assert {"mld.score_net", "mld.nets", "mld.autoencoders"} <= set(modules["model mld"])
+    assert {"baselines.vae", "baselines.nets", "bench.likelihoods"} <= set(modules["model mopoe"])
+    assert {"mld.score_net", "mld.autoencoders"} <= set(modules["model mld"])
+    assert {"bench.suites.polymnist.nets", "classifiers.nets"} <= set(modules["networks polymnist"])
+    assert "bench.suites.polymnist.presets" not in modules["data polymnist"]  # configs are in the keys
     assert "bench.errors" not in modules["model mopoe"]  # plumbing never touches numbers
 
 
@@ -42,12 +45,12 @@ def test_a_version_change_changes_the_model_key(monkeypatch):
     from baselines.mopoe import MoPoE
     from bench.pipeline import model_key
 
-    spec = DataSpec("polymnist", ("m0", "m1"), {"m0": (3, 28, 28), "m1": (3, 28, 28)})
+    spec = suite_spec("polymnist", ("m0", "m1"), {"m0": (3, 28, 28), "m1": (3, 28, 28)})
     model = build_model("mopoe", spec, "quick")
     cfg = RunConfig(suite="polymnist")
-    before = model_key(model, "mopoe", "data", 0, cfg)
+    before = model_key(model, "mopoe", "data", 0, cfg, spec)
     monkeypatch.setattr(MoPoE, "VERSION", 2)
     assert code_version(MoPoE) == [["MoPoE", 2], ["MultimodalVAE", 1]]
-    assert model_key(model, "mopoe", "data", 0, cfg) != before
+    assert model_key(model, "mopoe", "data", 0, cfg, spec) != before
     monkeypatch.undo()
-    assert model_key(model, "mopoe", "data", 0, cfg) == before
+    assert model_key(model, "mopoe", "data", 0, cfg, spec) == before

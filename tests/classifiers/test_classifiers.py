@@ -3,7 +3,11 @@ import torch
 
 from bench.data.dataset import MultimodalDataset
 from classifiers.nets import DigitClassifier
+from bench.suites.mnist_svhn.nets import NETWORKS as MNIST_SVHN
+from bench.suites.polymnist.nets import NETWORKS as POLYMNIST
 from classifiers.train import ClassifierConfig, classifier_accuracy, train_classifiers
+
+QUICK = ClassifierConfig(epochs=8, batch_size=64, lr=2e-3)  # the quick scale's (bench.suites.base.standard_scales)
 
 
 def bar_dataset(n: int, seed: int) -> MultimodalDataset:
@@ -28,7 +32,7 @@ def test_shapes_and_feature_layers():
 
 def test_classifiers_learn_each_modality():
     train, test = bar_dataset(400, 0), bar_dataset(200, 1)
-    clfs, record = train_classifiers(train, ClassifierConfig(epochs=6, batch_size=32), seed=0)
+    clfs, record = train_classifiers(train, ClassifierConfig(epochs=6, batch_size=32), networks=POLYMNIST, seed=0)
     assert record["losses"][-1] < record["losses"][0]
     accuracy = classifier_accuracy(clfs, test)
     assert set(accuracy) == {"m0", "m1"}
@@ -46,8 +50,8 @@ def test_accuracy_is_measured_in_eval_mode():
 
 def test_training_is_seeded():
     train = bar_dataset(60, 0)
-    a, _ = train_classifiers(train, ClassifierConfig(epochs=1, batch_size=16), seed=3)
-    b, _ = train_classifiers(train, ClassifierConfig(epochs=1, batch_size=16), seed=3)
+    a, _ = train_classifiers(train, ClassifierConfig(epochs=1, batch_size=16), networks=POLYMNIST, seed=3)
+    b, _ = train_classifiers(train, ClassifierConfig(epochs=1, batch_size=16), networks=POLYMNIST, seed=3)
     for m in a:
         for (k, va), vb in zip(a[m].state_dict().items(), b[m].state_dict().values()):
             assert torch.equal(va, vb), k
@@ -69,7 +73,7 @@ def random_mnist_svhn(n: int, seed: int) -> MultimodalDataset:
 
 
 # (sum, sum of squares) of every tensor of the classifiers trained below, recorded with the code before the classifiers
-# were built per modality kind (``classifiers.nets.build_classifier``), when train_classifiers built DigitClassifiers
+# were built per modality kind (and then from the suite's networks), when train_classifiers built DigitClassifiers
 # itself; SHA-256 of all their bytes then (CPU torch):
 # 443f2b5978c1465d5030037263d5ae6acd8119eda847ef7d7d45a3108c29ce9e.
 # Compared with a tolerance so that another BLAS build passes; a different initialisation or RNG use fails by far.
@@ -94,7 +98,7 @@ IMAGE_WEIGHTS_BEFORE_KINDS = {
 
 
 def test_image_classifier_weights_are_those_of_before_the_kinds():
-    clfs, _ = train_classifiers(random_mnist_svhn(96, 0), ClassifierConfig.preset("quick"), seed=5)
+    clfs, _ = train_classifiers(random_mnist_svhn(96, 0), QUICK, networks=MNIST_SVHN, seed=5)
     got = {(m, k): (v.double().sum().item(), v.double().square().sum().item())
            for m, c in clfs.items() for k, v in c.state_dict().items()}
     assert set(got) == set(IMAGE_WEIGHTS_BEFORE_KINDS)

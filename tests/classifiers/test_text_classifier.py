@@ -1,15 +1,18 @@
-"""The text classifier (MoPoE ``ClfText`` design) and the per-kind classifier builders."""
+"""The text classifier (MoPoE ``ClfText`` design) and the classifier factories a suite chooses per kind."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from bench.data.dataset import MultimodalDataset
-from bench.data.kinds import KINDS, ModalitySpec
-from bench.data.mnist_svhn_text import ALPHABET, LENGTH, TEXT, digit_texts, with_text
+from bench.data.kinds import ModalitySpec
+from bench.suites.mnist_svhn_text.data import ALPHABET, LENGTH, TEXT, digit_texts, with_text
 from bench.errors import BenchError
-from classifiers.nets import CLASSIFIERS, DigitClassifier, TextClassifier, build_classifier
+from bench.suites.mnist_svhn_text.nets import NETWORKS
+from classifiers.nets import DigitClassifier, TextClassifier, digit_classifier
 from classifiers.train import ClassifierConfig, classifier_accuracy, train_classifiers
+
+QUICK = ClassifierConfig(epochs=8, batch_size=64, lr=2e-3)  # the quick scale's (bench.suites.base.standard_scales)
 
 
 def one_hot_text(n: int, seed: int) -> torch.Tensor:
@@ -51,23 +54,22 @@ def test_eval_mode_is_deterministic_and_per_item():
     assert torch.allclose(clf(x[:1]), clf(x)[:1], atol=1e-6)  # running BatchNorm statistics: no batch coupling
 
 
-def test_builders_by_kind():
-    assert set(KINDS.names()) <= set(CLASSIFIERS.names())
-    text = build_classifier(TEXT)
+def test_the_suite_builds_a_classifier_per_kind():
+    text = NETWORKS.build("classifier", TEXT)
     assert isinstance(text, TextClassifier) and text.training
     assert text.eval()(one_hot_text(2, 3)).shape == (2, 10)
     for shape in [(1, 28, 28), (3, 32, 32)]:
-        clf = build_classifier(ModalitySpec("image", shape))
+        clf = NETWORKS.build("classifier", ModalitySpec("image", shape))
         assert isinstance(clf, DigitClassifier)
         assert clf.eval()(torch.rand(2, *shape)).shape == (2, 10)
-    assert build_classifier(TEXT, n_classes=4).eval()(one_hot_text(2, 3)).shape == (2, 4)
-    with pytest.raises(BenchError, match="unknown classifier kind"):
-        build_classifier(ModalitySpec("audio", (16000,)))
+    assert NETWORKS.build("classifier", TEXT, n_classes=4).eval()(one_hot_text(2, 3)).shape == (2, 4)
+    with pytest.raises(BenchError, match="suite mnist_svhn_text has no 'classifier' networks for audio"):
+        NETWORKS.build("classifier", ModalitySpec("audio", (16000,)))
 
 
-def test_the_image_builder_draws_what_digitclassifier_drew():
+def test_the_image_factory_draws_what_digitclassifier_drew():
     torch.manual_seed(0)
-    built = build_classifier(ModalitySpec("image", (3, 32, 32)))
+    built = digit_classifier((3, 32, 32))
     torch.manual_seed(0)
     direct = DigitClassifier(in_channels=3, image_size=32)
     for (k, a), b in zip(built.state_dict().items(), direct.state_dict().values()):
@@ -75,7 +77,7 @@ def test_the_image_builder_draws_what_digitclassifier_drew():
 
 
 def test_text_classifier_learns_digit_names_within_the_quick_preset():
-    clfs, record = train_classifiers(text_dataset(300, 0), ClassifierConfig.preset("quick"), seed=0)
+    clfs, record = train_classifiers(text_dataset(300, 0), QUICK, networks=NETWORKS, seed=0)
     assert isinstance(clfs["text"], TextClassifier) and not clfs["text"].training
     assert record["losses"][-1] < record["losses"][0]
     assert classifier_accuracy(clfs, text_dataset(500, 1))["text"] > 0.95
@@ -92,7 +94,7 @@ def random_images(n: int, seed: int) -> MultimodalDataset:
 def test_train_classifiers_on_images_and_text():
     # 257 tuples in batches of 64 end with a batch of one: the text classifier (BatchNorm) skips it, the images don't
     train = with_text(random_images(257, 0), seed=0)
-    clfs, record = train_classifiers(train, ClassifierConfig.preset("quick"), seed=0)
+    clfs, record = train_classifiers(train, QUICK, networks=NETWORKS, seed=0)
     assert list(clfs) == ["grey", "colour", "text"]
     assert isinstance(clfs["grey"], DigitClassifier) and isinstance(clfs["colour"], DigitClassifier)
     assert isinstance(clfs["text"], TextClassifier)

@@ -4,26 +4,8 @@ import pytest
 import torch
 
 from bench.errors import BenchError
-from bench.interface import DataSpec
+from tests.specs import spec_of
 from mld.autoencoders import AutoencoderConfig, build_autoencoders, train_autoencoders
-from mld.nets import AE_NETS
-
-
-def spec_of(ds) -> DataSpec:
-    return DataSpec(name="polymnist", modalities=ds.modalities, shapes=ds.shapes)
-
-
-def test_reference_architecture_shapes():
-    encoder, decoder = AE_NETS.get("polymnist")((3, 28, 28), 160, 160)
-    z = encoder(torch.rand(2, 3, 28, 28))
-    assert z.shape == (2, 160)
-    assert decoder(z).shape == (2, 3, 28, 28)
-    assert isinstance(decoder[-1], torch.nn.ConvTranspose2d)  # no output sigmoid
-
-
-def test_wrong_image_shape_is_a_clear_error():
-    with pytest.raises(BenchError, match="28x28"):
-        AE_NETS.get("polymnist")((3, 32, 32), 16, 16)
 
 
 def test_autoencoders_learn_and_are_seeded(tiny_polymnist):

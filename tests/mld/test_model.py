@@ -6,21 +6,22 @@ from torch import nn
 
 import mld  # noqa: F401  (registers the models)
 from bench.errors import BenchError
-from bench.interface import DataSpec, build_model
+from bench.interface import DataSpec, build_model, model_config
+from bench.networks import Networks
 from mld.autoencoders import AutoencoderConfig
 from mld.model import MLD, MLDConfig, MLDIn, MLDUni
-from mld.nets import AE_NETS
+from tests.specs import spec_of
 
 VARIANTS = {"mld": MLD, "mld_in": MLDIn, "mld_uni": MLDUni}
 
 
-@AE_NETS.register("scalar")
-def _scalar(shape, latent_dim, hidden_dim, width):
+def _scalar(shape, *, latent_dim, hidden_dim, width):
     """Identity "autoencoder" for (1, 1, 1) inputs: the latent is the scalar itself."""
     return nn.Flatten(), nn.Unflatten(1, (1, 1, 1))
 
 
-SCALAR = DataSpec(name="scalar", modalities=("a", "b", "c"), shapes={m: (1, 1, 1) for m in "abc"})
+SCALAR = DataSpec("scalar", ("a", "b", "c"), {m: (1, 1, 1) for m in "abc"},
+                  networks=Networks("scalar", {"autoencoder": {"image": _scalar}}))
 
 
 def scalar_model(name: str, **overrides) -> MLD:
@@ -106,18 +107,19 @@ def test_sampler_cost_is_recorded():
 @pytest.mark.parametrize("field,value", [("sampler", "ddim"), ("stats", "batch"), ("d", 1.5)])
 def test_bad_config_values_are_clear_errors(field, value):
     with pytest.raises(BenchError, match="mld"):
-        MLDConfig.preset("quick", **{field: value})
+        model_config("mld", "polymnist", "quick", **{field: value})
 
 
 def test_paper_preset_is_the_reference():
-    cfg = MLDConfig.preset("paper")
+    cfg = model_config("mld", "polymnist", "paper")
+    assert cfg == MLDConfig()
     assert (cfg.autoencoder.latent_dim, cfg.init_dim, cfg.time_dim, cfg.groups) == (160, 1536, 512, 32)
     assert (cfg.lr, cfg.batch_size, cfg.ema_decay, cfg.d, cfg.sampler) == (1e-4, 256, 0.999, 0.2, "repaint")
 
 
 def test_autoencoders_are_a_cached_stage_shared_by_variants(tiny_polymnist):
     train, _ = tiny_polymnist
-    spec = DataSpec(name="polymnist", modalities=train.modalities, shapes=train.shapes)
+    spec = spec_of(train, "polymnist")
     store, computed = {}, []
 
     def cache(stage, parts, compute):
@@ -141,7 +143,7 @@ def test_autoencoders_are_a_cached_stage_shared_by_variants(tiny_polymnist):
 
 def test_fully_observed_rows_are_reconstructions(tiny_polymnist):
     train, test = tiny_polymnist
-    spec = DataSpec(name="polymnist", modalities=train.modalities, shapes=train.shapes)
+    spec = spec_of(train, "polymnist")
     model = build_model("mld", spec, "quick", epochs=1)
     model.fit(train, seed=0, device=torch.device("cpu"))
     x, _ = next(test.batches(4))

@@ -138,10 +138,10 @@ def inpaint(schedule, n_steps, seed=4):
 def test_inpainting_needs_the_repaint_schedule():
     """MLD-IN re-noises the observation: plain Euler–Maruyama misses the conditional mean by a third, the scaled-down
     RePaint schedule of the default preset (50, 5, 5) comes within 0.1, the reference's (250, 10, 10) within 0.05."""
-    from mld.model import MLDInConfig
+    from bench.interface import model_config
 
     euler = inpaint(euler_schedule(50), 50)[:, 1].mean()
-    cfg = MLDInConfig.preset("default")
+    cfg = model_config("mld_in", "polymnist", "default")
     default = inpaint(jump_schedule(cfg.steps, cfg.jump_length, cfg.jump_n_sample), cfg.steps)[:, 1].mean()
     assert cfg.sampler == "repaint" and (cfg.steps, cfg.jump_length, cfg.jump_n_sample) == (50, 5, 5)
     assert abs(euler - 1.2) > 0.35

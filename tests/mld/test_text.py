@@ -7,13 +7,13 @@ import torch.nn.functional as F
 
 import mld  # noqa: F401  (registers the models)
 from bench.data.dataset import MultimodalDataset
-from bench.data.mnist_svhn_text import ALPHABET, LENGTH, TEXT, digit_texts, with_text
+from bench.suites.mnist_svhn_text.data import ALPHABET, LENGTH, TEXT, digit_texts, with_text
 from bench.errors import BenchError
 from bench.health import HealthRule, TrainingMonitor
-from bench.interface import DataSpec, build_model, generate_subsets
+from bench.interface import build_model, generate_subsets, model_config
 from mld.autoencoders import AE_KINDS, Autoencoder, AutoencoderConfig, build_autoencoders, train_autoencoder
-from mld.model import MLDConfig, MLDInConfig, MLDUniConfig
-from mld.nets import KIND_AE_NETS
+from bench.suites.mnist_svhn_text.nets import autoencoder_networks as text_autoencoder
+from tests.specs import spec_of, suite_spec
 
 V = len(ALPHABET)
 CPU = torch.device("cpu")
@@ -42,29 +42,26 @@ def tiny_text() -> MultimodalDataset:
     return with_text(MultimodalDataset(images, torch.randint(0, 10, (n,), generator=g)), seed=0)
 
 
-def spec_of(ds: MultimodalDataset, name: str = "mnist_svhn_text") -> DataSpec:
-    return DataSpec(name=name, modalities=ds.modalities, shapes=ds.shapes, specs=ds.specs)
-
-
 def assert_probabilities(x: torch.Tensor, rows: int) -> None:
     assert x.shape == (rows, LENGTH, V) and x.dtype == torch.float32
     assert bool((x >= 0).all())
     torch.testing.assert_close(x.sum(-1), torch.ones(rows, LENGTH))
 
 
-def test_the_text_autoencoder_is_chosen_by_kind_on_any_dataset(tiny_text):
-    """Not by the suite's name: a text modality next to PolyMNIST images gets the text networks too."""
-    spec = DataSpec(name="polymnist", modalities=("m0", "text"), shapes={"m0": (3, 28, 28), "text": (LENGTH, V)},
-                    specs={"text": TEXT})
-    aes = build_autoencoders(spec, AutoencoderConfig(latent_dim=16))
-    assert isinstance(aes["text"].encoder[1], torch.nn.Conv1d) and isinstance(aes["m0"].encoder[0], torch.nn.Conv2d)
-    aes = build_autoencoders(spec_of(tiny_text), AutoencoderConfig(latent_dims=(16, 64, 16)))
+def test_the_autoencoders_come_from_the_suite_by_kind(tiny_text):
+    """MNIST-SVHN-Text's text modality gets the text autoencoder, its images MNIST-SVHN's; a suite without
+    autoencoder networks for a kind is one clear error."""
+    aes = build_autoencoders(spec_of(tiny_text, "mnist_svhn_text"), AutoencoderConfig(latent_dims=(16, 64, 16)))
     x = F.one_hot(tiny_text.images["text"][:5].long(), V).float()
     z = aes["text"].encoder(x)
     assert z.shape == (5, 16) and aes["text"].decoder(z).shape == (5, LENGTH, V)
+    assert isinstance(aes["text"].encoder[1], torch.nn.Conv1d)
     assert aes["svhn"].encoder(torch.rand(5, 3, 32, 32)).shape == (5, 64)  # MNIST-SVHN's image networks
     with pytest.raises(BenchError, match="8"):
-        KIND_AE_NETS.get("text")((16, V), 16, 16)
+        text_autoencoder((16, V), latent_dim=16, hidden_dim=16)
+    images_only = suite_spec("polymnist", ("m0", "text"), {"m0": (3, 28, 28), "text": (LENGTH, V)}, {"text": TEXT})
+    with pytest.raises(BenchError, match="suite polymnist has no 'autoencoder' networks for text"):
+        build_autoencoders(images_only, AutoencoderConfig(latent_dim=16))
 
 
 def test_the_text_loss_is_the_cross_entropy_summed_over_positions():
@@ -79,7 +76,7 @@ def test_the_text_loss_is_the_cross_entropy_summed_over_positions():
 def test_the_text_autoencoder_learns_to_reconstruct():
     labels = torch.randint(0, 10, (200,), generator=torch.Generator().manual_seed(1))
     tokens = digit_texts(labels, seed=1)
-    ae = Autoencoder(*KIND_AE_NETS.get("text")(TEXT.model_shape, 16, 16))
+    ae = Autoencoder(*text_autoencoder(TEXT.model_shape, latent_dim=16, hidden_dim=16))
     cfg = AutoencoderConfig(latent_dim=16, lr=3e-3, batch_size=16, epochs=35)
     # near a loss of 0 the loss of a small batch jumps now and then (Adam), which the default rule would call a
     # divergence; this test is about learning
@@ -94,7 +91,7 @@ def test_the_text_autoencoder_learns_to_reconstruct():
 
 @pytest.mark.parametrize("name", ["mld", "mld_in", "mld_uni"])
 def test_models_fit_and_return_text_probabilities(name, tiny_text):
-    spec = spec_of(tiny_text)
+    spec = spec_of(tiny_text, "mnist_svhn_text")
     model = build_model(name, spec, "quick", epochs=1, autoencoder=TINY_AE)
     record = model.fit(tiny_text, seed=0, device=CPU)
     assert set(record.curves) == {"autoencoder mnist", "autoencoder svhn", "autoencoder text", "score"}
@@ -127,7 +124,7 @@ def test_models_fit_and_return_text_probabilities(name, tiny_text):
 
 
 def test_same_seed_same_model(tiny_text):
-    spec = spec_of(tiny_text)
+    spec = spec_of(tiny_text, "mnist_svhn_text")
     a, b = (build_model("mld", spec, "quick", epochs=1, autoencoder=TINY_AE) for _ in range(2))
     for model in (a, b):
         model.fit(tiny_text, seed=3, device=CPU)
@@ -135,10 +132,10 @@ def test_same_seed_same_model(tiny_text):
         assert torch.equal(p, q), k
 
 
-@pytest.mark.parametrize("config,width", [(MLDConfig, 256), (MLDInConfig, 512), (MLDUniConfig, 512)])
-def test_mnist_svhn_text_presets(config, width):
+@pytest.mark.parametrize("name,width", [("mld", 256), ("mld_in", 512), ("mld_uni", 512)])
+def test_mnist_svhn_text_presets(name, width):
     for scale in ("default", "paper"):
-        cfg = config.preset(scale, "mnist_svhn_text")
+        cfg = model_config(name, "mnist_svhn_text", scale)
         assert cfg.autoencoder.dims(3) == (16, 64, 16)
-        assert cfg == config.preset(scale, "mnist_svhn", autoencoder=cfg.autoencoder)  # else as MNIST-SVHN
-    assert config.preset("paper", "mnist_svhn_text").init_dim == width
+        assert cfg == model_config(name, "mnist_svhn", scale, autoencoder=cfg.autoencoder)  # else as MNIST-SVHN
+    assert model_config(name, "mnist_svhn_text", "paper").init_dim == width

@@ -12,15 +12,10 @@ import pytest
 import torch
 from PIL import Image
 
+from bench.data.cache import load_dataset, save_dataset
 from bench.data.dataset import MultimodalDataset
-from bench.data.files import (
-    load_dataset,
-    load_mnist_raw,
-    load_polymnist_png,
-    load_polymnist_pt,
-    read_idx,
-    save_dataset,
-)
+from bench.data.mnist import load_mnist_raw, read_idx
+from bench.suites.polymnist.files import load_polymnist_png, load_polymnist_pt
 from bench.errors import BenchError
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from bench.data.dataset import MultimodalDataset
-from bench.data.files import load_dataset, save_dataset
+from bench.data.cache import load_dataset, save_dataset
 from bench.data.kinds import KINDS, ModalitySpec, decode, encode, quantize, text_picture
 
 TEXT = ModalitySpec("text", (4,), "ab c")

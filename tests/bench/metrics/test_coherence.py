@@ -10,6 +10,7 @@ import torch
 
 from bench.metrics.coherence import CoherenceResult, evaluate_coherence, scored_pairs
 from bench.metrics.subsets import subset_members
+from tests.specs import suite_spec
 from tests.bench.metrics.fakes import (
     N_CLASSES,
     CountingModel,
@@ -148,7 +149,7 @@ def test_a_native_model_encodes_each_tuple_once_and_decodes_only_scored_rows(tin
     from bench.interface import DataSpec, build_model
 
     _, test = tiny_polymnist
-    model = build_model("mopoe", DataSpec("polymnist", test.modalities, test.shapes), "quick").eval()
+    model = build_model("mopoe", suite_spec("polymnist", test.modalities, test.shapes), "quick").eval()
     classifiers = {m: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(10)) for m in test.modalities}
     rows = {"encoder": 0, "decoder": 0, "classifier": 0}
 

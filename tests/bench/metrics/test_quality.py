@@ -117,10 +117,12 @@ def test_fd_clf_of_real_test_against_real_train_is_far_below_noise(tiny_polymnis
     """The issue's sanity check, with classifiers trained briefly on the tiny real PolyMNIST (150 tuples; measured
     ratios noise / test 6.7, 29, 34 per modality; at default scale ``benchmarks/quality_time.py`` reports them)."""
     from bench.metrics.features import ClassifierFeatures
-    from classifiers.train import ClassifierConfig, train_classifiers
+    from bench.suites.polymnist import PolyMNISTSuite
+    from classifiers.train import train_classifiers
 
     train, test = tiny_polymnist
-    clfs, _ = train_classifiers(train, ClassifierConfig.preset("quick"), seed=0, device="cpu")
+    suite = PolyMNISTSuite()
+    clfs, _ = train_classifiers(train, suite.scales["quick"].classifier, networks=suite.networks, seed=0, device="cpu")
     g = torch.Generator().manual_seed(0)
     for m, clf in clfs.items():
         phi = ClassifierFeatures(clf)

@@ -1,7 +1,7 @@
 """MNIST-SVHN (MMVAE code ``bin/make-mnist-svhn-idx.py``): the real files, the seeded label-matched pairing,
 and an offline stand-in.
 
-- MNIST: torchvision's raw IDX layout ``DATA_ROOT/MNIST/raw`` (``bench.data.files.load_mnist_raw``), 1x28x28.
+- MNIST: torchvision's raw IDX layout ``DATA_ROOT/MNIST/raw`` (``bench.data.mnist.load_mnist_raw``), 1x28x28.
 - SVHN: torchvision's ``{train,test}_32x32.mat`` in ``DATA_ROOT/SVHN/`` or ``DATA_ROOT/``: ``X`` uint8 (32, 32, 3, N),
   ``y`` (N, 1) with digit 0 stored as 10 (mapped to 0 here), 3x32x32.
 - Pairing (MMVAE ``rand_match_on_idx``): per class l, the class-l indices of each set in index order, truncated to
@@ -25,9 +25,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from bench.data.dataset import MultimodalDataset
-from bench.data.files import N_CLASSES, download_mnist, load_mnist_raw, mnist_fix, mnist_raw_paths
-from bench.data.polymnist import dataset_sha256, embedded_digits, stratified_split
+from bench.data.dataset import MultimodalDataset, dataset_sha256, stratified_split
+from bench.data.mnist import N_CLASSES, download_mnist, embedded_digits, load_mnist_raw, mnist_fix, mnist_raw_paths
 from bench.errors import BenchError
 from bench.store import load_torch, save_torch
 

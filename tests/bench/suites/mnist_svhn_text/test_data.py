@@ -4,7 +4,7 @@ import torch
 
 from bench.data.dataset import MultimodalDataset
 from bench.data.kinds import decode
-from bench.data.mnist_svhn_text import ALPHABET, LENGTH, WORDS, digit_texts, with_text
+from bench.suites.mnist_svhn_text.data import ALPHABET, LENGTH, WORDS, digit_texts, with_text
 
 
 def test_the_alphabet_is_mopoes():

@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy.io import savemat
 
-from bench.data.mnist_svhn import (
+from bench.suites.mnist_svhn.data import (
     LIGHT_ON_DARK,
     build_stand_in,
     load_mnist_svhn,

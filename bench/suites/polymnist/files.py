@@ -1,18 +1,13 @@
-"""Readers and writers for the file formats PolyMNIST arrives in.
+"""Readers of the files the published PolyMNIST arrives in:
 
-- MNIST raw IDX files as torchvision downloads them (``DATA_ROOT/MNIST/raw/*-ubyte[.gz]``);
-- the published PolyMNIST tensors (``DATA_ROOT/MMNIST/{train,test}/m{i}.pt`` + ``labels.pt``, MVTCAE/MultiVae);
-- the published PolyMNIST PNG folders (``DATA_ROOT/[MMNIST/]{train,test}/m{i}/{idx}.{label}.png``, MoPoE);
-- our own cache: one ``torch.save`` file of plain tensors plus a ``<path>.json`` manifest.
+- the tensors ``DATA_ROOT/MMNIST/{train,test}/m{i}.pt`` + ``labels.pt`` (MVTCAE/MultiVae);
+- the PNG folders ``DATA_ROOT/[MMNIST/]{train,test}/m{i}/{idx}.{label}.png`` (MoPoE).
 
 Every problem a user can fix (missing, truncated or malformed files) raises ``BenchError`` naming the file.
 """
 
 from __future__ import annotations
 
-import gzip
-import struct
-import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,125 +17,14 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
 from bench.data.dataset import MultimodalDataset
-from bench.data.kinds import ModalitySpec
+from bench.data.mnist import IMAGE_SIZE, N_CLASSES, check_split
 from bench.errors import BenchError
-from bench.store import load_json, load_torch, save_json, save_torch
+from bench.store import load_torch
 
-SPLITS = ("train", "test")
-IMAGE_SIZE = 28
-N_CLASSES = 10
-
-_MNIST_PREFIX = {"train": "train", "test": "t10k"}
-_GZIP_MAGIC = b"\x1f\x8b"
-_IDX_UBYTE = 0x08
 POLYMNIST_FIX = (
     "download the PolyMNIST release of Sutter et al. 2021 from Zenodo (https://zenodo.org/record/4899160) "
     "and unpack it into DATA_ROOT/MMNIST, or leave --data-root unset to use the embedded default"
 )
-
-
-def mnist_fix(data_root: str | Path) -> str:
-    """How to obtain the MNIST raw files for ``data_root``."""
-    return (
-        "run torchvision.datasets.MNIST(root, download=True) on a machine with internet, then copy its "
-        f"MNIST/raw folder to {Path(data_root) / 'MNIST' / 'raw'}"
-    )
-
-
-def download_mnist(data_root: str | Path) -> None:
-    """MNIST train and test into ``data_root/MNIST/raw`` with torchvision's downloader (files already there are
-    kept); no network is one clear error."""
-    from torchvision.datasets import MNIST
-
-    try:
-        for train in (True, False):
-            MNIST(data_root, train=train, download=True)
-    except (OSError, RuntimeError) as exc:  # URLError is an OSError
-        raise BenchError(
-            f"could not download MNIST into {data_root} ({type(exc).__name__}: {exc})",
-            f"run with --download on a machine with internet and copy the folder here, or {mnist_fix(data_root)}",
-        ) from None
-
-
-def _check_split(split: str) -> None:
-    if split not in SPLITS:
-        raise BenchError(f"unknown split {split!r}", f"use one of: {', '.join(SPLITS)}")
-
-
-# ---------------------------------------------------------------------------------------------- MNIST IDX
-
-
-def read_idx(path: str | Path) -> np.ndarray:
-    """Parse an IDX file of uint8 data (gzipped or not): header ``00 00 08 ndim`` + big-endian int32 sizes."""
-    path = Path(path)
-
-    def invalid(detail: str) -> BenchError:
-        root = path.parent.parent.parent if path.parent.name == "raw" else path.parent
-        return BenchError(f"{path} is not a valid MNIST IDX file ({detail})", mnist_fix(root))
-
-    try:
-        raw = path.read_bytes()
-        if raw[:2] == _GZIP_MAGIC:
-            raw = gzip.decompress(raw)
-    except FileNotFoundError:
-        raise invalid("file not found") from None
-    except (OSError, EOFError, zlib.error) as exc:
-        raise invalid(f"cannot read or decompress: {exc}") from None
-    if len(raw) < 4 or raw[:2] != b"\x00\x00":
-        raise invalid("bad magic number: expected the first two bytes to be zero")
-    if raw[2] != _IDX_UBYTE:
-        raise invalid(f"data type code 0x{raw[2]:02x}, expected 0x08 (unsigned byte)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim == 0:
-        raise invalid("header declares zero dimensions")
-    if len(raw) < header:
-        raise invalid(f"truncated header for {ndim} dimensions")
-    shape = struct.unpack(f">{ndim}i", raw[4:header])
-    expected = int(np.prod(shape, dtype=np.int64))
-    if min(shape) < 0 or len(raw) - header != expected:
-        raise invalid(f"header says shape {shape} = {expected} bytes, file holds {len(raw) - header}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
-
-
-def mnist_raw_paths(data_root: str | Path, split: str) -> tuple[Path, Path]:
-    """The (images, labels) IDX files of ``split`` under ``data_root/MNIST/raw``, uncompressed preferred over .gz."""
-    _check_split(split)
-    raw = Path(data_root) / "MNIST" / "raw"
-    prefix = _MNIST_PREFIX[split]
-    found, missing = [], []
-    for kind in ("images-idx3", "labels-idx1"):
-        plain = raw / f"{prefix}-{kind}-ubyte"
-        candidates = [plain, plain.with_name(plain.name + ".gz")]
-        hit = next((p for p in candidates if p.is_file()), None)
-        if hit is None:
-            missing.append(f"{plain}[.gz]")
-        found.append(hit)
-    if missing:
-        raise BenchError(f"MNIST {split} files missing: expected {' and '.join(missing)}", mnist_fix(data_root))
-    return found[0], found[1]
-
-
-def load_mnist_raw(data_root: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST ``split`` from torchvision's raw layout: digits uint8 (N, 28, 28) and labels int64 (N,)."""
-    images_path, labels_path = mnist_raw_paths(data_root, split)
-    images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
-        raise BenchError(
-            f"{images_path} holds an array of shape {images.shape}, expected (N, 28, 28) MNIST digits",
-            mnist_fix(data_root),
-        )
-    if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-        raise BenchError(
-            f"{labels_path} holds {labels.shape} labels for {images.shape[0]} images in {images_path}",
-            mnist_fix(data_root),
-        )
-    if labels.size and labels.max() >= N_CLASSES:
-        raise BenchError(f"{labels_path} holds labels up to {labels.max()}, expected 0..9", mnist_fix(data_root))
-    return images, labels.astype(np.int64)
-
-
-# ------------------------------------------------------------------------------------ published PolyMNIST
 
 
 def _to_uint8_images(x: Any, path: Path) -> Tensor:
@@ -213,7 +97,7 @@ def load_polymnist_pt(data_root: str | Path, split: str, n_modalities: int | Non
     Loads with ``weights_only=True``; images may be uint8 or float in [0, 1], channels first or last.
     Without ``n_modalities``, reads every contiguous ``m0.pt, m1.pt, ...`` present.
     """
-    _check_split(split)
+    check_split(split)
     folder = Path(data_root) / "MMNIST" / split
     found = _n_present(lambda i: (folder / f"m{i}.pt").is_file())
     n_modalities = _select_modalities(found, n_modalities, f"{folder} (files m{{i}}.pt)")
@@ -291,7 +175,7 @@ def load_polymnist_png(data_root: str | Path, split: str, n_modalities: int | No
     Every modality must hold the same set of idx with the same label for each idx. Without ``n_modalities``,
     reads every contiguous ``m0, m1, ...`` folder present.
     """
-    _check_split(split)
+    check_split(split)
     folder = _png_folder(Path(data_root), split)
     found = _n_present(lambda i: (folder / f"m{i}").is_dir())
     n_modalities = _select_modalities(found, n_modalities, f"{folder} (folders m{{i}})")
@@ -320,44 +204,3 @@ def load_polymnist_png(data_root: str | Path, split: str, n_modalities: int | No
         images[f"m{i}"] = torch.from_numpy(stack).permute(0, 3, 1, 2).contiguous()
     labels = torch.tensor([reference[idx][0] for idx in order], dtype=torch.int64)
     return MultimodalDataset(images, labels)
-
-
-# ------------------------------------------------------------------------------------------ our own cache
-
-
-def manifest_path(path: str | Path) -> Path:
-    """Where the manifest of a saved dataset lives: ``<path>.json``."""
-    return Path(f"{path}.json")
-
-
-def save_dataset(ds: MultimodalDataset, path: str | Path, manifest: dict[str, Any]) -> None:
-    """Atomically write ``ds`` (``{"images": {m: uint8}, "labels": int64, "specs": {m: {kind, shape, alphabet}}}``)
-    to ``path``, then its manifest.
-
-    The manifest is written last, so a manifest on disk means a complete data file.
-    """
-    specs = {m: {"kind": s.kind, "shape": list(s.shape), "alphabet": s.alphabet} for m, s in ds.specs.items()}
-    save_torch({"images": dict(ds.images), "labels": ds.labels, "specs": specs}, path)
-    save_json(manifest, manifest_path(path))
-
-
-def load_dataset(path: str | Path) -> tuple[MultimodalDataset, dict[str, Any]]:
-    """Read a dataset written by ``save_dataset``; a missing, partial or corrupted cache raises ``BenchError``."""
-    path, meta = Path(path), manifest_path(path)
-    fix = f"delete {path} and {meta} so they are rebuilt"
-    for p in (path, meta):
-        if not p.is_file():
-            raise BenchError(f"incomplete dataset cache: {p} is missing", fix)
-    payload = load_torch(path)
-    manifest = load_json(meta)
-    try:
-        images, labels = payload["images"], payload["labels"]
-        specs = {m: ModalitySpec(v["kind"], tuple(v["shape"]), v["alphabet"]) for m, v in payload.get("specs", {}).items()}
-        ds = MultimodalDataset(dict(images), labels, specs)
-    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
-        raise BenchError(f"{path} is not a saved dataset ({type(exc).__name__}: {exc})", fix) from None
-    if labels.dtype != torch.int64 or labels.ndim != 1:
-        raise BenchError(f"{path} is not a saved dataset (labels {labels.dtype} {tuple(labels.shape)})", fix)
-    if not isinstance(manifest, dict):
-        raise BenchError(f"{meta} is not a dataset manifest (expected a JSON object)", fix)
-    return ds, manifest

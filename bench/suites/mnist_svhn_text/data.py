@@ -1,5 +1,5 @@
 """MNIST-SVHN-Text (Sutter et al. 2021, "Generalized Multimodal ELBO", arXiv 2105.02470; MoPoE code
-``mnistsvhntext/SVHNMNISTDataset.py``, ``utils/text.py``): the MNIST-SVHN pairs (``bench.data.mnist_svhn``) plus the
+``mnistsvhntext/SVHNMNISTDataset.py``, ``utils/text.py``): the MNIST-SVHN pairs (``bench.suites.mnist_svhn.data``) plus the
 digit's English name as a text modality.
 
 - The text of a pair with label l is ``WORDS[l]`` written into ``LENGTH`` = 8 slots of spaces at a start index drawn

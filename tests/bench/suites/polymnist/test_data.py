@@ -12,16 +12,10 @@ import pytest
 import torch
 from PIL import Image
 
-from bench.data.files import load_polymnist_png
-from bench.data.polymnist import (
-    EMBEDDED_PHOTOS,
-    build_embedded,
-    build_from_mnist,
-    embedded_backgrounds,
-    generate_polymnist,
-    load_polymnist,
-    stratified_split,
-)
+from bench.data.dataset import stratified_split
+from bench.suites.polymnist.data import EMBEDDED_PHOTOS, build_embedded, build_from_mnist, embedded_backgrounds, load_polymnist
+from bench.suites.polymnist.files import load_polymnist_png
+from bench.suites.polymnist.recipe import generate_polymnist
 from bench.errors import BenchError
 
 

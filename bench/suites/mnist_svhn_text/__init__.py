@@ -1,62 +1,65 @@
 """The MNIST-SVHN-Text suite (Sutter et al. 2021, arXiv 2105.02470, MoPoE code ``mnistsvhntext/``): the MNIST-SVHN
-pairs plus the digit's English name as 8 characters of text (``bench.data.mnist_svhn_text``); coherence by one
-classifier per modality (a character-level text classifier for the text), quality on the two image modalities only
-(as MoPoE: ``Text.gen_quality_eval = False``)."""
+pairs plus the digit's English name as 8 characters of text (``data``); coherence by one classifier per modality (a
+character-level text classifier for the text), quality on the two image modalities only (as MoPoE:
+``Text.gen_quality_eval = False``). Networks: ``nets``; presets: ``presets``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
-from bench.data.dataset import MultimodalDataset, random_subset
+from bench.data.dataset import MultimodalDataset
 from bench.registry import SUITES
-from bench.suites.common import SuiteScale, standard_scales
+from bench.suites.base import Suite, SuiteScale, standard_scales
 from bench.suites.mnist_svhn import MNISTSVHNSuite
+from bench.suites.mnist_svhn_text import presets  # noqa: F401  (registers the presets)
+from bench.suites.mnist_svhn_text.nets import NETWORKS
 
-SHORT = {"mnist": "M", "svhn": "S", "text": "T"}
+SHORT = {"mnist": "M", "svhn": "S", "text": "T"}  # the modalities' names in table headers
 
 
 @dataclass(frozen=True)
-class MNISTSVHNTextSuite:
+class MNISTSVHNTextSuite(Suite):
     """MNIST-SVHN (real files from ``--data-root``, else the offline stand-in; ``bench.suites.mnist_svhn``) with the
     text modality added to every pair from a seeded draw of the word's position."""
 
-    name: str = "mnist_svhn_text"
-    title: str = "MNIST-SVHN-Text"
+    name = "mnist_svhn_text"
+    title = "MNIST-SVHN-Text"
+    networks = NETWORKS
+    data_version = 1  # in the data key: raise it with any change to what the data builders produce
+    data_modules = ("bench.suites.mnist_svhn.data", "bench.suites.mnist_svhn_text.data")
+    every_model_at = ("quick",)  # its quick scale runs every model with a preset here
+
     n_modalities: int = 3
     data_seed: int = 0
     pairs: MNISTSVHNSuite = field(default_factory=MNISTSVHNSuite)
-    data_version: int = 1  # in the data key: raise it with any change to what the data builders produce
-    data_modules: tuple[str, ...] = ("bench.data.mnist_svhn", "bench.data.mnist_svhn_text", "bench.data.kinds")
-    every_model_at: tuple[str, ...] = ("quick",)  # scales that run every model tagged for the suite
     scales: dict[str, SuiteScale] = field(
         default_factory=lambda: standard_scales(quick_train=1000, quick_test=200, default_test=1000)
     )
 
     def load_data(self, data_root: str | None, *, download: bool = False) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
-        from bench.data.mnist_svhn import content_hashes
-        from bench.data.mnist_svhn_text import with_text
+        from bench.suites.mnist_svhn.data import content_hashes
+        from bench.suites.mnist_svhn_text.data import with_text
 
         train, test, manifest = self.pairs.load_data(data_root, download=download)
         splits = {"train": with_text(train, seed=self.data_seed), "test": with_text(test, seed=self.data_seed + 1)}
         manifest = {**manifest, **content_hashes(splits), "text": "digit names, 8 characters, MoPoE alphabet"}
         return splits["train"], splits["test"], manifest
 
-    shrink = staticmethod(random_subset)
-
     @property
     def published_sizes(self) -> tuple[int, int]:
         return self.pairs.published_sizes
 
-    def summary_columns(self, modalities: tuple[str, ...], extractors: list[str]) -> list:
+    def summary_columns(self, modalities: tuple[str, ...], spaces: Sequence[str]) -> list:
         """MoPoE's table (``tables.subset_columns``): joint coherence, then every target's coherence given each
         subset without it, self-reconstruction; FD and P/R of the image modalities' joint samples per feature space."""
         from bench.tables import subset_columns
 
-        return subset_columns(tuple(modalities), ("mnist", "svhn"), extractors, SHORT)
+        return subset_columns(tuple(modalities), ("mnist", "svhn"), list(spaces), SHORT)
 
     @property
     def data_params(self) -> tuple:
         return (self.n_modalities, self.data_seed, *self.pairs.data_params, self.data_version)
 
 
-SUITES.register("mnist_svhn_text")(MNISTSVHNTextSuite)
+SUITES.register(MNISTSVHNTextSuite.name)(MNISTSVHNTextSuite)
