@@ -13,18 +13,16 @@ probabilities softmax(dec_d(z)) (B, L, V) for text.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import ClassVar, Sequence
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from baselines.fusion import reparameterize
 from baselines.nets import networks
 from baselines.outputs import OUTPUTS
-from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
+from bench.checkpoints import Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
 from bench.devices import chunked, device_of
 from bench.errors import BenchError
@@ -34,6 +32,7 @@ from bench.interface import (
     DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_subsets, check_training_data,
 )
 from bench.seeding import reinitialize
+from bench.training import TrainLog, train_epochs
 
 
 @dataclass(frozen=True)
@@ -185,67 +184,52 @@ class MultimodalVAE(nn.Module):
         checkpoint: Checkpointer | None = None,
     ) -> TrainRecord:
         """Adam on ``loss`` for ``cfg.epochs`` epochs from a seeded init (gradient norm clipped at ``cfg.grad_clip``
-        when set). Shuffling uses a CPU generator and the reparameterisation noise a generator on ``device``, both
-        seeded with ``seed``, so two fits with one seed on one device give identical weights. Losses are summed on
-        the device and read once per epoch: the mean loss and each named part per epoch are recorded, and
+        when set), in the shared loop (``bench.training.train_epochs``: stage "training"). Shuffling uses a CPU
+        generator and the reparameterisation noise a generator on ``device``, both seeded with ``seed``, so two fits
+        with one seed on one device give identical weights. The mean loss and each named part per epoch are recorded;
         ``monitor`` (default: a ``TrainingMonitor`` with the default rule) stops a diverged training with
-        ``Diverged``. ``checkpoint`` saves weights, optimiser, both generators and the record at epoch ends and
-        resumes from them. Leaves the model on ``device`` in eval mode. These models have no reusable stage, so
-        ``cache`` is not used."""
+        ``Diverged``; ``checkpoint`` saves weights, optimiser and both generators at epoch ends and resumes from them.
+        Leaves the model on ``device`` in eval mode. These models have no reusable stage, so ``cache`` is not
+        used."""
         cfg = self.cfg
         check_training_data(self.name, self.modalities, train)
-        monitor = TrainingMonitor(self.name) if monitor is None else monitor
         device = torch.device(device)
         reinitialize(self, seed)
         self.to(device).train()
         shuffle_generator = torch.Generator().manual_seed(seed)
         noise_generator = torch.Generator(device=device).manual_seed(seed)
         optimizer = torch.optim.Adam(self.parameters(), lr=cfg.lr, betas=cfg.adam_betas, amsgrad=cfg.amsgrad)
-        record = TrainRecord(extra={})
-        checkpoint = NO_CHECKPOINT if checkpoint is None else checkpoint
-        first = 0
-        if (state := checkpoint.load()) is not None:
-            self.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            restore_generators(state["generators"], shuffle=shuffle_generator, noise=noise_generator)
-            record = TrainRecord(losses=state["losses"], steps=state["steps"], extra=state["extra"])
-            monitor.resume("training", record.losses)
-            first = state["epoch"] + 1
-        start = time.perf_counter() - (state["seconds"] if state is not None else 0.0)  # seconds before a resume
         train = train.resident(device)  # uint8 on the device when it fits: no copy per batch
-        bar = tqdm(range(first, cfg.epochs), desc=self.name, disable=not progress, leave=False,
-                   initial=first, total=cfg.epochs)
-        for epoch in bar:
-            self.begin_epoch(epoch)
-            sums: dict[str, Tensor] = {}
-            for x, _ in train.batches(cfg.batch_size, shuffle=True, generator=shuffle_generator, device=device):
-                loss, parts = self.loss(x, generator=noise_generator)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(self.parameters(), cfg.grad_clip)
-                optimizer.step()
-                record.steps += 1
-                batch = next(iter(x.values())).shape[0]
-                for key, part in {"loss": loss.detach(), **parts}.items():
-                    sums[key] = sums.get(key, 0.0) + part.detach().float() * batch
-            means = {key: float(total) / len(train) for key, total in sums.items()}  # one host read per epoch
-            record.losses.append(means.pop("loss"))
-            for key, value in means.items():
-                record.extra.setdefault(key, []).append(value)
-            bar.set_postfix(loss=f"{record.losses[-1]:.1f}")
-            monitor.epoch_end("training", epoch, record.steps, record.losses[-1], settled_from=self.settled_from)
-            checkpoint.maybe_save(epoch, lambda: {
-                "model": self.state_dict(), "optimizer": optimizer.state_dict(),
-                "generators": generator_states(shuffle=shuffle_generator, noise=noise_generator),
-                "losses": record.losses, "steps": record.steps, "extra": record.extra,
-                "seconds": time.perf_counter() - start,
-            })
-        checkpoint.done()
-        record.seconds = time.perf_counter() - start
-        record.curves = {"training": list(record.losses)}
+
+        def batches():
+            return (x for x, _ in train.batches(cfg.batch_size, shuffle=True, generator=shuffle_generator, device=device))
+
+        def step(x: dict[str, Tensor], log: TrainLog) -> None:
+            loss, parts = self.loss(x, generator=noise_generator)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip is not None:
+                nn.utils.clip_grad_norm_(self.parameters(), cfg.grad_clip)
+            optimizer.step()
+            log.add({"loss": loss, **parts}, next(iter(x.values())).shape[0])
+
+        def state() -> dict:
+            return {"model": self.state_dict(), "optimizer": optimizer.state_dict(),
+                    "generators": generator_states(shuffle=shuffle_generator, noise=noise_generator)}
+
+        def restore(saved: dict) -> None:
+            self.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            restore_generators(saved["generators"], shuffle=shuffle_generator, noise=noise_generator)
+
+        log = train_epochs(
+            "training", cfg.epochs, batches, step, state=state, restore=restore,
+            monitor=TrainingMonitor(self.name) if monitor is None else monitor, checkpoint=checkpoint,
+            progress=progress, desc=self.name, begin_epoch=self.begin_epoch, settled_from=self.settled_from,
+        )
         self.eval()
-        return record
+        return TrainRecord(losses=log.losses, steps=log.steps, seconds=log.seconds, extra=log.parts,
+                           curves={"training": list(log.losses)})
 
     def conditional_codes(self, experts: tuple[Tensor, Tensor], observed: Tensor, generator: torch.Generator | None) -> Tensor:
         """What each decoder reads for rows given ``observed`` (B, M), from the experts (each (B, M, D)) of

@@ -3,20 +3,21 @@
 
 from __future__ import annotations
 
-import time
+import math
 from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
+from bench.checkpoints import Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
 from bench.devices import device_of
-from bench.errors import BenchError
+from bench.health import HealthRule, TrainingMonitor
 from bench.networks import Networks
+from bench.training import TrainLog, train_epochs
 from classifiers.nets import FAMILY
 
+FINITE_ONLY = HealthRule(tolerance=math.inf)  # a classifier's loss is only checked for NaN and infinities
 CLASSIFIER_VERSION = 1  # in the classifiers' key: raise it with any change that can alter their weights (bench.versions)
 
 
@@ -48,60 +49,61 @@ def train_classifiers(
     checkpoint: Checkpointer | None = None,
 ) -> tuple[dict[str, nn.Module], dict]:
     """Fit ``clf_m`` (``networks.build("classifier", train.specs[m], n_classes=n_classes)``, built in modality order
-    after seeding the global RNG) on
-    (x_m, y) for every modality m; all share the batch order of one seeded generator. A batch smaller than a
-    classifier's ``MIN_BATCH`` (the text classifier's BatchNorm needs 2) is skipped for that classifier.
+    after seeding the global RNG) on (x_m, y) for every modality m, in the shared loop (``bench.training``: stage
+    "classifiers"); all share the batch order of one seeded generator. A batch smaller than a classifier's
+    ``MIN_BATCH`` (the text classifier's BatchNorm needs 2) is skipped for that classifier. A non-finite epoch loss
+    stops the training with ``Diverged``.
 
     Returns the classifiers (eval mode, on ``device``) and a record with the loss per epoch and wall time.
-    ``checkpoint`` saves weights, optimisers, the generator and global RNG states (dropout) and the losses at
-    epoch ends and resumes from them.
+    ``checkpoint`` saves weights, optimisers, the generator and global RNG states (dropout) at epoch ends and resumes
+    from them.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     clfs = {m: networks.build(FAMILY, train.specs[m], n_classes=n_classes).to(device) for m in train.modalities}
     optims = {m: torch.optim.Adam(c.parameters(), lr=cfg.lr) for m, c in clfs.items()}
-    losses: list[float] = []
-    checkpoint = NO_CHECKPOINT if checkpoint is None else checkpoint
-    first, start = 0, time.perf_counter()
-    if (state := checkpoint.load()) is not None:
-        for m in clfs:
-            clfs[m].load_state_dict(state["classifiers"][m])
-            optims[m].load_state_dict(state["optimizers"][m])
-        restore_generators(state["generators"], shuffle=generator)
-        torch.random.set_rng_state(state["global_rng"])
-        if torch.cuda.is_available() and "cuda_rng" in state:
-            torch.cuda.set_rng_state_all(list(state["cuda_rng"]))
-        losses, first, start = list(state["losses"]), state["epoch"] + 1, start - state["seconds"]
     train = train.resident(device)  # uint8 on the device when it fits: no copy per batch
-    for epoch in tqdm(range(first, cfg.epochs), desc="classifiers", disable=not progress, leave=False, initial=first,
-                      total=cfg.epochs):
+
+    def begin_epoch(epoch: int) -> None:
         for c in clfs.values():
             c.train()
-        total, count = torch.zeros((), device=device), 0
-        for x, y in train.batches(cfg.batch_size, shuffle=True, generator=generator, device=device):
-            for m, clf in clfs.items():
-                if len(y) < getattr(clf, "MIN_BATCH", 1):
-                    continue
-                loss = F.cross_entropy(clf(x[m]), y)
-                optims[m].zero_grad(set_to_none=True)
-                loss.backward()
-                optims[m].step()
-                total += loss.detach() * len(y)  # summed on the device: one host read per epoch
-                count += len(y)
-        losses.append(float(total) / count)
-        if not torch.isfinite(torch.tensor(losses[-1])):
-            raise BenchError(f"classifier training, seed {seed} epoch {epoch}: loss is NaN", "lower the classifier lr")
-        checkpoint.maybe_save(epoch, lambda: {
+
+    def step(batch: tuple[dict[str, torch.Tensor], torch.Tensor], log: TrainLog) -> None:
+        x, y = batch
+        for m, clf in clfs.items():
+            if len(y) < getattr(clf, "MIN_BATCH", 1):
+                continue
+            loss = F.cross_entropy(clf(x[m]), y)
+            optims[m].zero_grad(set_to_none=True)
+            loss.backward()
+            optims[m].step()
+            log.add({"loss": loss}, len(y))
+
+    def state() -> dict:
+        return {
             "classifiers": {m: c.state_dict() for m, c in clfs.items()},
             "optimizers": {m: o.state_dict() for m, o in optims.items()},
             "generators": generator_states(shuffle=generator), "global_rng": torch.random.get_rng_state(),
             **({"cuda_rng": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {}),
-            "losses": losses, "seconds": time.perf_counter() - start,
-        })
-    checkpoint.done()
+        }
+
+    def restore(saved: dict) -> None:
+        for m in clfs:
+            clfs[m].load_state_dict(saved["classifiers"][m])
+            optims[m].load_state_dict(saved["optimizers"][m])
+        restore_generators(saved["generators"], shuffle=generator)
+        torch.random.set_rng_state(saved["global_rng"])
+        if torch.cuda.is_available() and "cuda_rng" in saved:
+            torch.cuda.set_rng_state_all(list(saved["cuda_rng"]))
+
+    log = train_epochs(
+        "classifiers", cfg.epochs, lambda: train.batches(cfg.batch_size, shuffle=True, generator=generator, device=device),
+        step, state=state, restore=restore, monitor=TrainingMonitor("classifiers", FINITE_ONLY), checkpoint=checkpoint,
+        progress=progress, begin_epoch=begin_epoch,
+    )
     for c in clfs.values():
         c.eval()
-    return clfs, {"losses": losses, "seconds": time.perf_counter() - start}
+    return clfs, {"losses": log.losses, "seconds": log.seconds}
 
 
 @torch.no_grad()

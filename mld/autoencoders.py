@@ -25,7 +25,6 @@ from typing import Protocol
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
@@ -36,6 +35,7 @@ from bench.interface import DataSpec
 from bench.likelihoods import LIKELIHOODS, categorical_nll
 from bench.registry import Registry
 from bench.seeding import reinitialize
+from bench.training import TrainLog, train_epochs
 from bench.store import stable_hash
 
 FAMILY = "autoencoder"  # the networks this stage asks the suite for (module docstring)
@@ -155,10 +155,10 @@ def train_autoencoder(
 ) -> list[float]:
     """Fit one autoencoder on the stored data ``images`` of a modality of ``spec`` (its kind and shape; default an
     image: uint8 (N, C, H, W)) from a seeded init, on its model-form batches (images in [0, 1], text one-hot) under
-    its kind's loss (``AE_KINDS``); returns the mean loss per epoch.
-    The loss is summed on the device and read once per epoch, for ``monitor`` (stage "autoencoder <name>").
-    ``checkpoint`` saves weights, optimiser, shuffling state and losses at epoch ends (always after the last, so a
-    finished autoencoder is not retrained when a later one is interrupted) and resumes from them."""
+    its kind's loss (``AE_KINDS``), in the shared loop (``bench.training.train_epochs``: stage "autoencoder
+    <name>", reported to ``monitor``); returns the mean loss per epoch. ``checkpoint`` saves weights, optimiser and
+    shuffling state at epoch ends (always after the last, so a finished autoencoder is not retrained when a later one
+    is interrupted) and resumes from them."""
     stage = f"autoencoder {name}"
     specs = {} if spec is None else {name: spec}
     data = MultimodalDataset({name: images}, torch.zeros(images.shape[0], dtype=torch.long), specs).resident(device)
@@ -167,35 +167,29 @@ def train_autoencoder(
     ae.to(device).train()
     optimizer = torch.optim.Adam(ae.parameters(), lr=cfg.lr)
     shuffle = torch.Generator().manual_seed(seed)
-    monitor = TrainingMonitor(stage) if monitor is None else monitor
-    checkpoint = NO_CHECKPOINT if checkpoint is None else checkpoint
-    losses, steps, first = [], 0, 0
-    if (state := checkpoint.load()) is not None:
-        ae.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        restore_generators(state["generators"], shuffle=shuffle)
-        losses, steps, first = list(state["losses"]), state["steps"], state["epoch"] + 1
-        monitor.resume(stage, losses)
-    bar = tqdm(range(first, cfg.epochs), desc=stage, disable=not progress, leave=False, initial=first, total=cfg.epochs)
-    for epoch in bar:
-        total = torch.zeros((), device=device)
-        for x, _ in data.batches(cfg.batch_size, shuffle=True, generator=shuffle, device=device):
-            x = x[name]
-            loss = kind.nll(cfg, x, ae(x)).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            steps += 1
-            total += loss.detach() * x.shape[0]
-        losses.append(float(total) / len(data))  # one host read per epoch
-        bar.set_postfix(loss=f"{losses[-1]:.1f}")
-        monitor.epoch_end(stage, epoch, steps, losses[-1])
-        checkpoint.maybe_save(epoch, lambda: {
-            "model": ae.state_dict(), "optimizer": optimizer.state_dict(),
-            "generators": generator_states(shuffle=shuffle), "losses": losses, "steps": steps,
-        }, final=epoch + 1 == cfg.epochs)
+
+    def batches():
+        return (x[name] for x, _ in data.batches(cfg.batch_size, shuffle=True, generator=shuffle, device=device))
+
+    def step(x: Tensor, log: TrainLog) -> None:
+        loss = kind.nll(cfg, x, ae(x)).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        log.add({"loss": loss}, x.shape[0])
+
+    def state() -> dict:
+        return {"model": ae.state_dict(), "optimizer": optimizer.state_dict(), "generators": generator_states(shuffle=shuffle)}
+
+    def restore(saved: dict) -> None:
+        ae.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        restore_generators(saved["generators"], shuffle=shuffle)
+
+    log = train_epochs(stage, cfg.epochs, batches, step, state=state, restore=restore, monitor=monitor,
+                       checkpoint=checkpoint, progress=progress, keep_last=True)
     ae.eval()
-    return losses
+    return log.losses
 
 
 def train_autoencoders(

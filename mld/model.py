@@ -24,7 +24,6 @@ from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
@@ -37,6 +36,7 @@ from bench.interface import (
 from bench.metrics.subsets import all_subsets
 from bench.registry import register_model
 from bench.seeding import reinitialize
+from bench.training import TrainLog, train_epochs
 from mld import samplers
 from mld.autoencoders import AE_KINDS, AUTOENCODER_VERSION, AutoencoderConfig, build_autoencoders, train_autoencoders
 from mld.ema import EMA
@@ -288,13 +288,11 @@ class MLD(nn.Module):
     ) -> TrainRecord:
         """Stage 2 on raw latents (N, D) already on the model's device: set the standardisation statistics, then
         Adam on the variant's denoising loss for ``cfg.epochs`` epochs (gradient norm clipped at ``cfg.grad_clip``
-        when set), EMA updated before every optimiser step. Shuffling uses a CPU generator and the times, masks and
-        noise a generator on the device, all seeded with ``seed``. The loss is summed on the device and read once
-        per epoch, for ``monitor`` (stage "score"). ``checkpoint`` saves the score network, its EMA, the optimiser,
-        the statistics, both generators and the losses at epoch ends and resumes from them."""
+        when set), EMA updated before every optimiser step, in the shared loop (``bench.training.train_epochs``:
+        stage "score", reported to ``monitor``). Shuffling uses a CPU generator and the times, masks and noise a
+        generator on the device, all seeded with ``seed``. ``checkpoint`` saves the score network, its EMA, the
+        optimiser, the statistics and both generators at epoch ends and resumes from them."""
         cfg, device = self.cfg, self.device
-        monitor = TrainingMonitor(self.name) if monitor is None else monitor
-        start = time.perf_counter()
         if cfg.stats == "train_set":
             self.set_stats(latents)
         reinitialize(self.score, seed)
@@ -304,54 +302,43 @@ class MLD(nn.Module):
         optimizer = torch.optim.Adam(self.score.parameters(), lr=cfg.lr)
         shuffle = torch.Generator().manual_seed(seed)
         generator = torch.Generator(device=device).manual_seed(seed)
-        record = TrainRecord()
-        checkpoint = NO_CHECKPOINT if checkpoint is None else checkpoint
-        first = 0
-        if (state := checkpoint.load()) is not None:
-            self.score.load_state_dict(state["score"])
-            self.ema.load_state_dict(state["ema"])
-            optimizer.load_state_dict(state["optimizer"])
-            self.z_mean.copy_(state["z_mean"])
-            self.z_std.copy_(state["z_std"])
-            restore_generators(state["generators"], shuffle=shuffle, noise=generator)
-            record = TrainRecord(losses=list(state["losses"]), steps=state["steps"])
-            monitor.resume("score", record.losses)
-            first = state["epoch"] + 1
-            start -= state["seconds"]
-        bar = tqdm(range(first, cfg.epochs), desc=self.name, disable=not progress, leave=False, initial=first,
-                   total=cfg.epochs)
-        for epoch in bar:
-            total = torch.zeros((), device=device)
-            order = torch.randperm(len(latents), generator=shuffle).to(device)
-            for idx in order.split(cfg.batch_size):
-                z0 = latents[idx]
-                if record.steps == 0 and cfg.stats == "first_batch":
-                    self.set_stats(z0)
-                z0 = self.standardize(z0)
-                inputs = self.training_inputs(len(idx), generator, device)
-                noise = torch.randn(z0.shape, generator=generator, device=device)
-                loss = denoising_loss(self.score, self.sde, z0, noise, inputs)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(self.score.parameters(), cfg.grad_clip)
-                self.ema.update(self.score)  # before the step, as the reference's on_before_backward hook
-                optimizer.step()
-                record.steps += 1
-                total += loss.detach() * len(idx)
-            record.losses.append(float(total) / len(latents))  # one host read per epoch
-            bar.set_postfix(loss=f"{record.losses[-1]:.1f}")
-            monitor.epoch_end("score", epoch, record.steps, record.losses[-1])
-            checkpoint.maybe_save(epoch, lambda: {
-                "score": self.score.state_dict(), "ema": self.ema.state_dict(), "optimizer": optimizer.state_dict(),
-                "z_mean": self.z_mean, "z_std": self.z_std, "losses": record.losses, "steps": record.steps,
-                "generators": generator_states(shuffle=shuffle, noise=generator), "seconds": time.perf_counter() - start,
-            })
-        checkpoint.done()
+
+        def batches():
+            return torch.randperm(len(latents), generator=shuffle).to(device).split(cfg.batch_size)
+
+        def step(idx: Tensor, log: TrainLog) -> None:
+            z0 = latents[idx]
+            if log.steps == 0 and cfg.stats == "first_batch":
+                self.set_stats(z0)
+            z0 = self.standardize(z0)
+            inputs = self.training_inputs(len(idx), generator, device)
+            noise = torch.randn(z0.shape, generator=generator, device=device)
+            loss = denoising_loss(self.score, self.sde, z0, noise, inputs)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip is not None:
+                nn.utils.clip_grad_norm_(self.score.parameters(), cfg.grad_clip)
+            self.ema.update(self.score)  # before the step, as the reference's on_before_backward hook
+            optimizer.step()
+            log.add({"loss": loss}, len(idx))
+
+        def state() -> dict:
+            return {"score": self.score.state_dict(), "ema": self.ema.state_dict(), "optimizer": optimizer.state_dict(),
+                    "z_mean": self.z_mean, "z_std": self.z_std, "generators": generator_states(shuffle=shuffle, noise=generator)}
+
+        def restore(saved: dict) -> None:
+            self.score.load_state_dict(saved["score"])
+            self.ema.load_state_dict(saved["ema"])
+            optimizer.load_state_dict(saved["optimizer"])
+            self.z_mean.copy_(saved["z_mean"])
+            self.z_std.copy_(saved["z_std"])
+            restore_generators(saved["generators"], shuffle=shuffle, noise=generator)
+
+        log = train_epochs("score", cfg.epochs, batches, step, state=state, restore=restore,
+                           monitor=TrainingMonitor(self.name) if monitor is None else monitor, checkpoint=checkpoint,
+                           progress=progress, desc=self.name)
         self.eval()
-        record.curves = {"score": list(record.losses)}
-        record.seconds = time.perf_counter() - start
-        return record
+        return TrainRecord(losses=log.losses, steps=log.steps, seconds=log.seconds, curves={"score": list(log.losses)})
 
     def fit_autoencoders(
         self,

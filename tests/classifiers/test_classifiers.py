@@ -105,3 +105,12 @@ def test_image_classifier_weights_are_those_of_before_the_kinds():
     for key, (total, squares) in IMAGE_WEIGHTS_BEFORE_KINDS.items():
         assert got[key][0] == pytest.approx(total, rel=1e-4, abs=1e-4), key
         assert got[key][1] == pytest.approx(squares, rel=1e-4, abs=1e-4), key
+
+
+def test_a_non_finite_loss_stops_the_classifiers_with_one_clear_error(monkeypatch):
+    from bench.health import Diverged
+
+    monkeypatch.setattr(DigitClassifier, "forward",
+                        lambda self, x: torch.full((len(x), 10), float("nan"), requires_grad=True))
+    with pytest.raises(Diverged, match="classifiers loss diverged at epoch 1"):
+        train_classifiers(bar_dataset(40, 0), ClassifierConfig(epochs=2, batch_size=16), networks=POLYMNIST, seed=0)
