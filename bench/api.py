@@ -6,7 +6,7 @@ classifiers (and ``bench.load_model`` for exported weights, ``bench.exports``).
     results.to_frame()                                   # model, seed, metric, value
     results = bench.run_suite("polymnist", scale="quick", models=["mopoe"])         # what the CLI runs
 
-Every call goes through the same cached stages as ``python -m bench.run`` (``bench.pipeline``), so a model scored
+Every call goes through the same cached stages as ``python -m bench.run`` (``bench.pipeline``, ``bench.prepare``), so a model scored
 here and the suite's models trained by the CLI land in the same tables when they share ``out``.
 """
 
@@ -64,7 +64,8 @@ def evaluate(
     tables as the runs already there at that scale (same data and classifiers), and the shared stages are cached in
     ``<out>/cache``; without, everything lives in a temporary folder (the classifiers are trained each call)."""
     from bench.outputs import write_outputs
-    from bench.pipeline import prepare, score
+    from bench.pipeline import score
+    from bench.prepare import prepare
 
     name = name or type(model).__name__.lower()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
@@ -138,7 +139,7 @@ def load_suite(name: str, *, scale: str = "default", data_root: str | None = Non
                out: str | Path = "results", progress: bool = False) -> LoadedSuite:
     """The data, classifiers and feature extractors of suite ``name`` at ``scale``, trained or loaded from the cache
     under ``<out>/cache`` exactly as a run would."""
-    from bench.pipeline import prepare
+    from bench.prepare import prepare
 
     prep = prepare(RunConfig(suite=name, scale=scale, data_root=data_root, device=device, out=str(out),
                              progress=progress))

@@ -79,3 +79,10 @@ def restore_generators(states: dict[str, torch.Tensor], **generators: torch.Gene
 
 
 NO_CHECKPOINT = Checkpointer(None)
+
+
+def stage_checkpointer(cache: Path, stage: str, key: str, *, every_minutes: float, keep: bool) -> Checkpointer:
+    """The resumable-training file of a cached stage, ``<cache>/checkpoints/<stage>-<key>.ckpt``, saved every
+    ``every_minutes`` minutes (``--checkpoint-every``) and removed when the stage completes (kept with ``keep``,
+    ``--keep-checkpoints``)."""
+    return Checkpointer(cache / "checkpoints" / f"{stage}-{key}.ckpt", every_seconds=60 * every_minutes, keep=keep)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+AMP = ("none", "bf16")  # --amp: full precision, or models under torch.autocast(bfloat16) (bench.precision)
+
 
 @dataclass(frozen=True)
 class RunConfig:

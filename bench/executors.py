@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Callable
 
 from bench.config import RunConfig
-from bench.devices import usable_cpus
 from bench.errors import BenchError
 from bench.logs import LOG
 from bench.registry import Registry
@@ -50,6 +49,8 @@ def run_local(cfg: RunConfig, work: Work) -> list[dict]:
 
 @EXECUTORS.register("submitit-local")
 def run_submitit_local(cfg: RunConfig, work: Work) -> list[dict]:
+    from bench.devices import usable_cpus
+
     submitit = _import_submitit()
     executor = submitit.LocalExecutor(folder=work.folder / "%j")
     executor.update_parameters(timeout_min=cfg.slurm_time)

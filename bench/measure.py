@@ -11,6 +11,9 @@ from pathlib import Path
 
 import torch
 
+from bench.store import provenance
+
+
 _STATM = Path("/proc/self/statm")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096  # /proc exists only where sysconf does
 
@@ -93,3 +96,15 @@ class StageCost:
     def to_dict(self) -> dict:
         return {"seconds": self.seconds, "peak_memory_mb": self.peak_mb, "start_memory_mb": self.start_mb,
                 "memory": self.memory}
+
+
+def measured(compute, device):
+    """``compute`` (-> (payload, record)) with its wall time and peak memory (``StageCost``) and provenance added to
+    the record: what every stage's record carries."""
+
+    def run() -> tuple:
+        with StageCost(device) as cost:
+            payload, record = compute()
+        return payload, {**record, "cost": cost.to_dict(), "provenance": provenance(device)}
+
+    return run

@@ -37,9 +37,10 @@ from bench.data.dataset import MultimodalDataset, random_subset
 from bench.health import TrainingMonitor
 from bench.interface import DataSpec, build_model
 from bench.measure import StageCost
-from bench.metrics.coherence import CoherenceCounter
+from bench.evaluation import consumers as evaluation_consumers
+from bench.metrics.registry import LabelContext
 from bench.metrics.generation import generation_pass
-from bench.metrics.quality import FeatureCollector, RealFeatures, extract, score
+from bench.metrics.quality import RealFeatures, extract, score
 from bench.metrics.subsets import all_subsets
 from bench.overrides import parse_overrides
 from bench.registry import MODELS
@@ -209,8 +210,9 @@ def probe_classifiers(suite, scale, train: MultimodalDataset, n_train: int, devi
             f"1 and 3 epochs on {len(subset)} tuples -> {steps:,} steps")
 
 
-def probe_evaluation(model, spaces: dict, clfs: dict, test: MultimodalDataset, n_test: int, scale, device):
-    """(predicted seconds, peak MB, note) of one evaluation (``bench.pipeline.evaluate_model``) on ``n_test``
+def probe_evaluation(model, spaces: dict, clfs: dict, test: MultimodalDataset, n_test: int, scale, device,
+                     n_classes: int):
+    """(predicted seconds, peak MB, note) of one evaluation (``bench.evaluation.evaluate_model``) on ``n_test``
     tuples with ``scale.n_joint`` joint samples. A model with a sampler (``network_calls_per_sample`` above
     ``PROBE_CALLS`` and ``with_sampler_steps``) is timed at ``PROBE_CALLS / 2`` and ``PROBE_CALLS`` network calls
     and extrapolated linearly to its own count."""
@@ -218,9 +220,10 @@ def probe_evaluation(model, spaces: dict, clfs: dict, test: MultimodalDataset, n
     n_subsets = 2 ** len(modalities) - 1
     n_joint = n_test if scale.n_joint is None else scale.n_joint
 
+    context = LabelContext(modalities, clfs, dict(test.specs), torch.device(device), n_classes)
+
     def consumers():
-        return [CoherenceCounter(modalities, clfs, device, specs=test.specs),
-                *(FeatureCollector(modalities, ex) for ex, _ in spaces.values())]
+        return evaluation_consumers(context, spaces).all()  # what the run's evaluation reads its pass with
 
     def timed(probe) -> tuple[float, float, float, int, int]:
         """Seconds per test tuple and per joint sample, peak memory, and the tuples and samples timed: a batch of
@@ -297,9 +300,10 @@ def probe_real_features(spaces: dict, test: MultimodalDataset, n_test: int, devi
 def make_plan(cfg: RunConfig, *, progress: Callable[[str], None] = lambda _: None) -> Plan:
     """Probe every stage of the run ``cfg`` describes (module docstring) and return the predictions."""
     from bench.devices import resolve_device
-    from bench.pipeline import (
-        check_request, classifier_key, evaluation_key, feature_spaces, load_data, load_inception, model_key,
-    )
+    from bench.evaluation import evaluation_key
+    from bench.model_stage import model_key
+    from bench.prepare import classifier_key, feature_spaces, load_data, load_inception
+    from bench.request import check_request
 
     began = time.perf_counter()
     suite, scale, names = check_request(cfg)
@@ -350,6 +354,6 @@ def make_plan(cfg: RunConfig, *, progress: Callable[[str], None] = lambda _: Non
             if eval_estimate is None:
                 progress(f"probing {name}'s evaluation")
                 model.to(device).eval()
-                eval_estimate = probe_evaluation(model, spaces, clfs, test, n_test, scale, device)
+                eval_estimate = probe_evaluation(model, spaces, clfs, test, n_test, scale, device, suite.n_classes)
             stages.append(StageEstimate(f"{name} seed {seed}: evaluation", *eval_estimate))
     return Plan(str(device), n_train, n_test, sizes, stages, time.perf_counter() - began)

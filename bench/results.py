@@ -2,12 +2,8 @@
 table cell, the run config, versions and provenance, under a ``schema_version`` (the JSON Schema is
 ``bench/schemas/results.schema.json``; ``load_results`` checks the version, the tests validate a run against it).
 
-Metric names follow one grammar, ``<measure>[_<space>]_<condition>``: measure ``coherence``, or a quality measure of a
-registered metric (``bench.metrics.registry``: ``fd``, ``precision``, ``recall``, ``density``, ``coverage``,
-``kid``, plug-ins); space the feature space (``clf``, ``inception``); condition ``joint``,
-``self``, ``k<K>`` (K given modalities), ``uncond``, a modality (its unconditional samples) or ``<a>_to_<b>``
-(b generated from a alone); plus ``coherence_joint_top_share`` and ``coherence_joint_chance`` (the joint samples'
-largest class share and the chance agreement of their class shares). Non-finite numbers are written as null.
+Metric names are those of the run records, tables and CSVs, one grammar, ``<measure>[_<space>]_<condition>``
+(``bench.metrics.names``). Non-finite numbers are written as null.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -24,22 +19,10 @@ from typing import Any
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.store import provenance, save_json
+from bench.store import provenance
 
 SCHEMA_VERSION = 1
 SCHEMA = Path(__file__).resolve().parent / "schemas" / "results.schema.json"
-_COHERENCE = re.compile(r"^(joint|joint_top_share|joint_chance|self|k\d+)$")
-
-
-def public_metric(key: str) -> str:
-    """A run record's metric key in the results file's grammar (coherence keys gain their measure)."""
-    if _COHERENCE.match(key):
-        return f"coherence_{key}"
-    if key.startswith("coh_"):
-        return f"coherence_{key[4:]}"
-    return key
-
-
 def package_version() -> str:
     try:
         return version("mm-latent-bench")
@@ -76,7 +59,7 @@ def run_entry(record: dict, scale: str) -> dict:
         "seed": record["seed"],
         "status": record.get("status", "ok"),
         "record": f"runs/{scale}/{record['model']}-seed{record['seed']}.json",
-        "metrics": {public_metric(k): finite(v) for k, v in record.get("metrics", {}).items()},
+        "metrics": {k: finite(v) for k, v in record.get("metrics", {}).items()},
     }
     if entry["status"] == "ok":
         entry.update(counts=record["counts"], stages=record["stages"],
@@ -95,7 +78,7 @@ def table_rows(stats: pd.DataFrame) -> list[dict]:
     rows = []
     for row in stats.to_dict("records"):
         rows.append({
-            "model": row["model"], "metric": public_metric(row["metric"]), "mean": finite(row["mean"]),
+            "model": row["model"], "metric": row["metric"], "mean": finite(row["mean"]),
             "std": finite(row["std"]), "n": int(row["n"]), "at_chance": bool(row["at_chance"]),
             "p_chance": finite(row["p_chance"]), "flag": row["flag"] or "", "status": row["status"],
         })

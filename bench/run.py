@@ -12,8 +12,13 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from bench.config import RunConfig
+from bench.config import AMP, RunConfig
 from bench.errors import BenchError
+from bench.executors import EXECUTORS
+from bench.metrics.names import UNCOND, given, metric_key
+from bench.presets import SCALES
+
+COHERENCE_K1, FD_CLF = metric_key("coherence", given(1)), metric_key("fd", UNCOND, "clf")  # shown by --list
 
 EPILOG = """examples:
   python -m bench.run --suite polymnist                      # embedded default data: MLD, MoPoE, MVTCAE, MMVAE+
@@ -87,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument(
         "--scale",
         default="default",
-        choices=["quick", "default", "paper"],
+        choices=SCALES,
         help="quick: a smoke test in about a minute (its models do not learn; the tables say so); default: the "
         "embedded data on 2 CPU cores in about 25 minutes, every model learns; paper: the published sizes (needs a "
         "GPU). Default: %(default)s",
@@ -156,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--amp",
         default="none",
-        choices=["none", "bf16"],
+        choices=AMP,
         help="mixed precision for model training and generation (metrics stay float32); default: %(default)s",
     )
     where.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -175,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument(
         "--executor",
         default="local",
-        choices=["local", "submitit-local", "slurm"],
+        choices=EXECUTORS.names(),
         help="where each (model, seed) trains and is evaluated: in this process (default), in its own local "
         "process, or as a Slurm job via submitit; tables are written when all are done",
     )
@@ -227,8 +232,8 @@ def print_cached_runs(out: str) -> None:
                 record["suite"], record["scale"], record["model"], record["seed"],
                 record.get("metrics_provenance", record.get("provenance", {})).get("time", "?"),
                 record.get("model_record", {}).get("key", "?"),
-                f"{metrics['k1']:.3f}" if "k1" in metrics else "-",
-                f"{metrics['fd_clf_uncond']:.1f}" if "fd_clf_uncond" in metrics else "-",
+                f"{metrics[COHERENCE_K1]:.3f}" if COHERENCE_K1 in metrics else "-",
+                f"{metrics[FD_CLF]:.1f}" if FD_CLF in metrics else "-",
             ])
         except (OSError, ValueError, KeyError, TypeError):
             rows.append(["?", "?", path.stem, "?", "unreadable record", str(path), "-", "-"])

@@ -1,10 +1,13 @@
-"""Result tables: long-form records -> mean ± std over seeds -> Markdown, LaTeX and CSV."""
+"""Result tables: what a table is (``Column``, ``Table``, its ``Plot``, the ``TableContext`` metrics lay their tables
+out with), and long-form records -> mean ± std over seeds -> Markdown, LaTeX and CSV. Which columns a metric's tables
+hold lives with the metric (``bench.metrics``), the summary table's with the suite (``bench.suites.layouts``)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import pandas as pd
 from tabulate import tabulate
@@ -34,7 +37,8 @@ class Column:
 
     A proportion names ``trials``, the run-record count of the Bernoulli trials behind it (``"n_test"`` test tuples,
     ``"n_joint"`` joint samples), which gives it a binomial interval. A coherence names its ``chance`` level:
-    ``"uniform"`` (1/K for K classes) or the metric key holding a per-run chance level (``"joint_chance"``).
+    ``"uniform"`` (1/K for K classes) or the metric key holding a per-run chance level
+    (``"coherence_joint_chance"``).
     ``collapse`` names the metric key of the joint samples' top class share (flagged above ``COLLAPSE_SHARE``)."""
 
     key: str
@@ -52,121 +56,54 @@ class Column:
         return f"{self.header}{arrow}"
 
 
-def coherence_column(key: str, header: str, *, joint: bool = False, group: str = "Coherence") -> Column:
-    """A coherence column: conditional ones are proportions over test tuples with chance 1/K; joint coherence is a
-    proportion over joint samples, with the chance agreement of its class shares, and flagged when collapsed."""
-    if joint:
-        return Column(key, header, group=group, trials="n_joint", chance="joint_chance", collapse="joint_top_share")
-    return Column(key, header, group=group, trials="n_test", chance="uniform")
+@dataclass(frozen=True)
+class Plot:
+    """A table's curve over the number of given modalities: the metrics ``<prefix><k>`` drawn against k
+    (``bench.plots.plot_by_size``) at ``plots/<name>.png``."""
+
+    prefix: str
+    name: str
+    ylabel: str
+    title: str
+    lower_is_better: bool = False
+    unit_interval: bool = False
+    chance: float | None = None
 
 
-def coherence_columns(n_modalities: int) -> list[Column]:
-    """Joint coherence, then conditional coherence for k = 1..M-1 given modalities (targets not given), then
-    self-reconstruction (each modality reconstructed from itself alone)."""
-    return (
-        [coherence_column("joint", "Joint", joint=True)]
-        + [coherence_column(f"k{k}", f"k={k}") for k in range(1, n_modalities)]
-        + [coherence_column("self", "self")]
-    )
+@dataclass(frozen=True)
+class Table:
+    """One table a metric writes: ``<stem>.{md,tex,csv}`` with these columns and caption (the legend of the flags is
+    added), and its curve."""
+
+    stem: str
+    columns: list[Column]
+    caption: str
+    plot: Plot | None = None
 
 
-FEATURE_LABELS = {"clf": "FD-clf", "inception": "FID"}  # how a feature space's Fréchet distance is called
-FEATURE_NAMES = {"clf": "classifier penultimate (128-d)", "inception": "Inception-v3 pool3 (2048-d)"}
+@dataclass(frozen=True)
+class TableContext:
+    """What a metric lays out its tables with (``LabelMetric.tables``, ``FeatureMetric.tables_in``): the suite's title,
+    modalities and their kinds, the modalities each feature space scores, the feature spaces' short labels and
+    descriptions, and the texts that captions quote."""
 
+    title: str
+    modalities: tuple[str, ...]
+    kinds: Mapping[str, str]
+    spaces: Mapping[str, tuple[str, ...]]  # feature space -> the modalities it has extractors for
+    labels: Mapping[str, str]  # feature space -> how its Fréchet distance is called ("FD-clf", "FID")
+    features: Mapping[str, str]  # feature space -> its description
+    data: str
+    samples: str
+    seeds: str
+    classifiers: str  # the classifiers' test accuracy per modality
+    chance: float | None = None  # a classifier's chance accuracy, 1 / number of classes
 
-def fd_columns(extractor: str, modalities: tuple[str, ...], n_modalities: int | None = None) -> list[Column]:
-    """FD of the unconditional samples per modality and their mean, then conditional FD per subset size k (1 ..
-    ``n_modalities`` - 1, default: that of ``modalities``; a suite with text scores its images only)."""
-    label = FEATURE_LABELS.get(extractor, f"FD-{extractor}")
-    return (
-        [Column(f"fd_{extractor}_{m}", f"{label} {m}", False, group="Unconditional") for m in modalities]
-        + [Column(f"fd_{extractor}_uncond", f"{label} mean", False, group="Unconditional")]
-        + [Column(f"fd_{extractor}_k{k}", f"{label} k={k}", False, group="Conditional")
-           for k in range(1, n_modalities or len(modalities))]
-    )
+    def caption_fields(self, space: str) -> dict[str, str]:
+        """What a feature metric's caption is formatted with in feature space ``space``."""
+        return {"title": self.title, "label": self.labels[space], "features": self.features[space], "data": self.data,
+                "samples": self.samples, "seeds": self.seeds, "space": space}
 
-
-def prdc_columns(extractor: str, n_modalities: int) -> list[Column]:
-    """Precision and recall of the unconditional samples and per subset size, then density and coverage. Density
-    has no "better" direction (above 1 means samples crowd around real points), so it is never bold."""
-    sizes = range(1, n_modalities)
-    return (
-        [Column(f"precision_{extractor}_uncond", "P", group="Unconditional", trials="n_joint"),
-         Column(f"recall_{extractor}_uncond", "R", group="Unconditional", trials="n_test")]
-        + [Column(f"precision_{extractor}_k{k}", f"P k={k}", group="Conditional", trials="n_test") for k in sizes]
-        + [Column(f"recall_{extractor}_k{k}", f"R k={k}", group="Conditional", trials="n_test") for k in sizes]
-        + [Column(f"density_{extractor}_uncond", "D", None, group="Unconditional"),
-           Column(f"coverage_{extractor}_uncond", "C", group="Unconditional", trials="n_test")]
-    )
-
-
-def summary_columns(n_modalities: int, extractors: list[str]) -> list[Column]:
-    """The paper-style row: coherence (joint, per k, self-reconstruction), then per feature space FD (unconditional
-    mean, per k) and P/R."""
-    columns = [coherence_column("joint", "Coh joint", joint=True)]
-    columns += [coherence_column(f"k{k}", f"Coh k={k}") for k in range(1, n_modalities)]
-    columns += [coherence_column("self", "Coh self")]
-    for name in extractors:
-        label = FEATURE_LABELS.get(name, f"FD-{name}")
-        columns += [Column(f"fd_{name}_uncond", f"{label} uncond", False, group=label)]
-        columns += [Column(f"fd_{name}_k{k}", f"{label} k={k}", False, group=label) for k in range(1, n_modalities)]
-        columns += [
-            Column(f"precision_{name}_uncond", f"P ({name})", group=f"P/R ({name})", trials="n_joint"),
-            Column(f"recall_{name}_uncond", f"R ({name})", group=f"P/R ({name})", trials="n_test"),
-        ]
-    return columns
-
-
-def subset_columns(modalities: tuple[str, ...], images: tuple[str, ...], extractors: list[str],
-                   short: dict[str, str]) -> list[Column]:
-    """MoPoE's layout (MNIST-SVHN-Text): joint coherence; for every target t, its coherence given each subset of the
-    other modalities (singletons first, "T|S,M": T given S and M); self-reconstruction; then per feature space the
-    FD of the joint samples of each image modality and their precision/recall. ``short`` abbreviates the names."""
-    from bench.metrics.subsets import all_subsets, subset_members
-
-    columns = [coherence_column("joint", "Coh joint", joint=True)]
-    subsets = all_subsets(len(modalities))
-    for t, target in enumerate(modalities):
-        for mask in subsets:
-            members = subset_members(mask)
-            if t in members:
-                continue
-            key = "+".join(modalities[i] for i in members)
-            given = ",".join(short.get(modalities[i], modalities[i]) for i in members)
-            columns.append(coherence_column(f"coh_{key}_to_{target}", f"{short.get(target, target)}|{given}",
-                                            group=f"Coherence of {short.get(target, target)}"))
-    columns.append(coherence_column("self", "Coh self"))
-    for name in extractors:
-        label = FEATURE_LABELS.get(name, f"FD-{name}")
-        columns += [Column(f"fd_{name}_{m}", f"{label} joint ({short.get(m, m)})", False, group=label) for m in images]
-        columns += [
-            Column(f"precision_{name}_uncond", f"P ({name})", group=f"P/R ({name})", trials="n_joint"),
-            Column(f"recall_{name}_uncond", f"R ({name})", group=f"P/R ({name})", trials="n_test"),
-        ]
-    return columns
-
-
-def bimodal_columns(modalities: tuple[str, str], extractors: list[str], short: dict[str, str]) -> list[Column]:
-    """The bimodal paper layout (MLD's MNIST-SVHN table): coherence joint, A->B, B->A; then per feature space FD of
-    the joint samples of A and of B and of the cross generations A->B and B->A. ``short`` abbreviates the modality
-    names in the headers (e.g. mnist -> M)."""
-    a, b = modalities
-    sa, sb = short.get(a, a), short.get(b, b)
-    columns = [
-        coherence_column("joint", "Coh joint", joint=True),
-        coherence_column(f"coh_{a}_to_{b}", f"Coh {sa}→{sb}"),
-        coherence_column(f"coh_{b}_to_{a}", f"Coh {sb}→{sa}"),
-        coherence_column("self", "Coh self"),
-    ]
-    for name in extractors:
-        label = FEATURE_LABELS.get(name, f"FD-{name}")
-        columns += [
-            Column(f"fd_{name}_{a}", f"{label} joint ({sa})", False, group=label),
-            Column(f"fd_{name}_{b}", f"{label} joint ({sb})", False, group=label),
-            Column(f"fd_{name}_{a}_to_{b}", f"{label} {sa}→{sb}", False, group=label),
-            Column(f"fd_{name}_{b}_to_{a}", f"{label} {sb}→{sa}", False, group=label),
-        ]
-    return columns
 
 
 EFFICIENCY_COLUMNS = [

@@ -3,7 +3,7 @@
 Every component whose code decides numbers carries an integer version that enters its cache keys: each model class
 (``VERSION``, and every base class's, so a change to the VAE base retrains every VAE), MLD's autoencoders
 (``mld.autoencoders.AUTOENCODER_VERSION``), the classifiers (``classifiers.train.CLASSIFIER_VERSION``), each suite's
-data (``data_version``) and networks (``Networks.version``), and the evaluation (``bench.pipeline.EVALUATION_VERSION``).
+data (``data_version``) and networks (``Networks.version``), and the evaluation (``bench.evaluation.EVALUATION_VERSION``).
 
 Rule: raise a component's version in the same commit as any change that can change what it computes (weights, data,
 metrics); keep it for a change that cannot (a docstring, a log line, a renaming). ``bench/fingerprints.json`` records
@@ -31,6 +31,8 @@ PLUMBING = frozenset({
     "bench.locks", "bench.logs", "bench.measure", "bench.outputs", "bench.overrides", "bench.pipeline", "bench.plots",
     "bench.registry", "bench.run", "bench.store", "bench.tables", "bench.versions", "bench.config", "bench.plugins",
     "bench.api", "bench.exports", "bench.results", "bench.networks", "bench.presets", "bench.suites.base",
+    "bench.prepare", "bench.request", "bench.model_stage", "bench.precision", "bench.evaluation",
+    "bench.suites.layouts",
 })
 ROOT = Path(__file__).resolve().parent.parent
 FINGERPRINTS = Path(__file__).resolve().parent / "fingerprints.json"
@@ -108,7 +110,7 @@ def components() -> list[Component]:
     """Every versioned component: the registered models, MLD's autoencoders, the classifiers, each suite's data and
     networks, and the evaluation. A suite's data component follows its package and data modules but not its networks
     and presets (``nets``, ``presets``: the presets are configs, in the keys; the networks are their own component)."""
-    from bench.pipeline import EVALUATION_VERSION
+    from bench.evaluation import EVALUATION_VERSION
     from bench.plugins import load_builtins
     from bench.registry import MODELS, SUITES
     from classifiers.train import CLASSIFIER_VERSION
@@ -133,7 +135,8 @@ def components() -> list[Component]:
         out.append(Component(f"data {name}", suite.data_version, (package, *suite.data_modules), suite_parts))
         if _is_module(f"{package}.nets"):
             out.append(Component(f"networks {name}", suite.networks.version, (f"{package}.nets",)))
-    out.append(Component("evaluation", EVALUATION_VERSION, ("bench.metrics.coherence", "bench.metrics.quality")))
+    out.append(Component("evaluation", EVALUATION_VERSION, ("bench.metrics.registry", "bench.metrics.coherence",
+                                                            "bench.metrics.quality")))
     return out
 
 

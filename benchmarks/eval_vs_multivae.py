@@ -67,7 +67,8 @@ class RowCounter:
 
 def trained_mopoe_and_classifiers(out: str):
     """The default-scale MoPoE (seed 0) and the classifiers of the PolyMNIST suite, from the run cache."""
-    from bench.pipeline import prepare, train_model
+    from bench.model_stage import train_model
+    from bench.prepare import prepare
 
     cfg = RunConfig(suite="polymnist", scale="default", out=out, progress=False, device="cpu")
     prep = prepare(cfg)

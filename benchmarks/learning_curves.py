@@ -34,7 +34,7 @@ from bench.data.dataset import quantize, random_subset
 from bench.health import TrainingMonitor
 from bench.interface import build_model
 from bench.overrides import parse_overrides
-from bench.pipeline import prepare
+from bench.prepare import prepare
 from bench.plots import save_figure
 from bench.presets import suite_models
 from bench.store import provenance, save_json

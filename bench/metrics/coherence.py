@@ -27,17 +27,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from bench.data.dataset import MultimodalDataset, quantize
-from bench.data.kinds import KINDS, ModalitySpec
-from bench.devices import chunked, device_of
+from bench.data.dataset import MultimodalDataset
+from bench.data.kinds import ModalitySpec
+from bench.devices import device_of
 from bench.interface import MultimodalModel
 from bench.metrics.generation import SubsetBatch, generation_pass
-from bench.metrics.subsets import all_subsets, single_source_pairs, subset_names
+from bench.metrics.names import JOINT, SELF, direction, given, metric_key
+from bench.metrics.registry import LabelContext, LabelMetric, register_metric
+from bench.metrics.subsets import all_subsets, single_source_pairs, subset_members, subset_names
+from bench.tables import Column, Plot, Table, TableContext
+
+NAME = "coherence"  # the measure of every coherence key (``bench.metrics.names``)
 
 LOO_MEAN = "mean"  # key of the mean over targets in ``CoherenceResult.leave_one_out()``
 
@@ -112,29 +117,34 @@ class CoherenceResult:
     def directions(self) -> dict[str, float]:
         """``"<s>_to_<t>"`` -> coh({s} -> t) for every ordered pair of distinct modalities, then
         ``"<a>+<b>..._to_<t>"`` -> coh(S -> t) for every subset S of two or more modalities and target t not in S
-        (the MoPoE table: every subset and target)."""
+        (the MoPoE table: every subset and target); conditions as ``bench.metrics.names.direction`` spells them."""
         out = {name: float(self.conditional[row, t]) for row, t, name in single_source_pairs(self.subsets, self.modalities)}
-        for row, (mask, name) in enumerate(zip(self.subsets, subset_names(self.subsets, self.modalities))):
+        for row, mask in enumerate(self.subsets):
             if int(mask.sum()) > 1:
-                out.update({f"{name}_to_{m}": float(self.conditional[row, t])
+                sources = [self.modalities[i] for i in subset_members(mask)]
+                out.update({direction(sources, m): float(self.conditional[row, t])
                             for t, m in enumerate(self.modalities) if not bool(mask[t])})
         return out
 
+    def values(self) -> dict[str, float]:
+        """Every coherence number by condition (``bench.metrics.names``): ``joint`` with ``joint_top_share`` and
+        ``joint_chance`` (when the joint classes were counted), ``self``, ``k1``..``k{M-1}``, and every direction."""
+        spread = {} if self.joint_classes is None else {f"{JOINT}_{k}": v for k, v in self.joint_spread().items()}
+        return {JOINT: self.joint, **spread, SELF: self.self_reconstruction(),
+                **{given(k): v for k, v in self.by_size().items()}, **self.directions()}
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary: ``joint``, ``coh_k1``..``coh_k{M-1}``, ``loo_<target>`` and ``loo_mean``,
-        counts, and the full matrix as ``conditional[subset name][target] = coh(subset -> target)``."""
+        """What a run record keeps beside the numbers (``values``, under their keys): counts, the leave-one-out
+        coherences (``leave_one_out``), the joint samples' classes per modality, and the full matrix as
+        ``conditional[subset name][target] = coh(subset -> target)``."""
         names = subset_names(self.subsets, self.modalities)
         return {
             "modalities": list(self.modalities),
             "n_test": self.n_test,
             "n_joint": self.n_joint,
-            "joint": self.joint,
-            **{f"coh_k{k}": v for k, v in self.by_size().items()},
-            **{f"loo_{t}": v for t, v in self.leave_one_out().items()},
-            "self": self.self_reconstruction(),
+            "leave_one_out": self.leave_one_out(),
             **({} if self.joint_classes is None else {
                 "joint_classes": {m: row.tolist() for m, row in zip(self.modalities, self.joint_classes)},
-                **{f"joint_{k}": v for k, v in self.joint_spread().items()},
             }),
             "conditional": {
                 name: {t: float(v) for t, v in zip(self.modalities, row.tolist()) if not math.isnan(v)}
@@ -164,8 +174,7 @@ class CoherenceCounter:
             raise ValueError(f"modalities {missing} lack a classifier")
         self.modalities = tuple(modalities)
         self.classifiers = classifiers
-        specs = specs or {}
-        self.readers = {m: _reader(specs.get(m)) for m in self.modalities}
+        self.context = LabelContext(self.modalities, classifiers, dict(specs or {}), device)
         self.device = device
         for clf in classifiers.values():
             clf.eval()
@@ -180,12 +189,11 @@ class CoherenceCounter:
         for t, m in enumerate(self.modalities):
             rows, images = batch.target(m, self.wanted[:, t])
             if len(rows):
-                hits = _predict(self.classifiers[m], images.flatten(0, 1), self.device, self.readers[m]).view(
-                    len(rows), -1) == labels
+                hits = self.context.logits(m, images.flatten(0, 1)).argmax(dim=1).view(len(rows), -1) == labels
                 self.correct[rows.to(self.device), t] += hits.sum(dim=1)
                 self.scored[rows, t] = True
     def joint(self, samples: Mapping[str, Tensor]) -> None:
-        logits = [_logits(self.classifiers[m], samples[m], self.device, self.readers[m]) for m in self.modalities]
+        logits = [self.context.logits(m, samples[m]) for m in self.modalities]
         preds = torch.stack([scores.argmax(dim=1) for scores in logits])  # (M, n)
         self.coherent += (preds == preds[0]).all(dim=0).sum()
         if self.joint_classes is None:
@@ -238,21 +246,68 @@ def evaluate_coherence(
     return counter.result(len(test), n_joint)
 
 
-def _reader(spec: ModalitySpec | None) -> Callable[[Tensor], Tensor]:
-    """What a classifier reads of a generation: images quantised, text as the one-hot of its argmax tokens
-    (``bench.data.kinds``; no spec: an image)."""
-    if spec is None:
-        return quantize
-    kind = KINDS.get(spec.kind)
-    return lambda x: kind.for_metrics(x, spec)
+def coherence_column(condition: str, header: str, *, group: str = "Coherence") -> Column:
+    """A coherence column: a conditional one is a proportion over test tuples with chance 1/K; joint coherence
+    (``condition`` "joint") a proportion over joint samples with the chance agreement of its class shares, flagged
+    when collapsed."""
+    if condition == JOINT:
+        return Column(metric_key(NAME, JOINT), header, group=group, trials="n_joint",
+                      chance=metric_key(NAME, f"{JOINT}_chance"), collapse=metric_key(NAME, f"{JOINT}_top_share"))
+    return Column(metric_key(NAME, condition), header, group=group, trials="n_test", chance="uniform")
 
 
-def _logits(clf: nn.Module, images: Tensor, device: torch.device, read: Callable[[Tensor], Tensor] = quantize) -> Tensor:
-    """Class scores ``(B, K)`` of generations as stored (``read``: quantised images by default), on ``device``
-    (``chunked``)."""
-    return chunked(lambda part: clf(read(part)), images.to(device))
+def by_size_columns(n_modalities: int, prefix: str = "") -> list[Column]:
+    """Joint coherence, then conditional coherence for k = 1..M-1 given modalities (targets not given), then
+    self-reconstruction (each modality reconstructed from itself alone); ``prefix`` starts every header."""
+    return ([coherence_column(JOINT, f"{prefix}joint" if prefix else "Joint")]
+            + [coherence_column(given(k), f"{prefix}k={k}") for k in range(1, n_modalities)]
+            + [coherence_column(SELF, f"{prefix}self")])
 
 
-def _predict(clf: nn.Module, images: Tensor, device: torch.device, read: Callable[[Tensor], Tensor] = quantize) -> Tensor:
-    """Predicted labels ``(B,)`` of generations as stored, on ``device``."""
-    return _logits(clf, images, device, read).argmax(dim=1)
+def direction_columns(modalities: tuple[str, str], short: dict[str, str]) -> list[Column]:
+    """The bimodal layout (MLD's MNIST-SVHN table): joint, A->B, B->A, self; ``short`` abbreviates the names."""
+    a, b = modalities
+    sa, sb = short.get(a, a), short.get(b, b)
+    return [coherence_column(JOINT, "Coh joint"), coherence_column(direction(a, b), f"Coh {sa}→{sb}"),
+            coherence_column(direction(b, a), f"Coh {sb}→{sa}"), coherence_column(SELF, "Coh self")]
+
+
+def subset_columns(modalities: tuple[str, ...], short: dict[str, str]) -> list[Column]:
+    """MoPoE's layout (MNIST-SVHN-Text): joint; for every target t its coherence given each subset of the other
+    modalities (singletons first, "T|S,M": T given S and M); self-reconstruction."""
+    columns = [coherence_column(JOINT, "Coh joint")]
+    for t, target in enumerate(modalities):
+        for mask in all_subsets(len(modalities)):
+            members = subset_members(mask)
+            if t in members:
+                continue
+            sources = [modalities[i] for i in members]
+            label = short.get(target, target)
+            columns.append(coherence_column(direction(sources, target), f"{label}|{','.join(short.get(m, m) for m in sources)}",
+                                            group=f"Coherence of {label}"))
+    return columns + [coherence_column(SELF, "Coh self")]
+
+
+def _read(counter: CoherenceCounter, n_test: int, n_joint: int) -> tuple[dict[str, float], dict]:
+    result = counter.result(n_test, n_joint)
+    return result.values(), result.to_dict()
+
+
+def _tables(context: TableContext) -> list[Table]:
+    n = len(context.modalities)
+    caption = (f"{context.title} coherence ({context.data}; {context.seeds}). Joint: all {n} classifiers agree on a "
+               "prior sample. k=K: accuracy of a generated modality given K others, averaged over subsets and targets "
+               f"not given. self: each modality reconstructed from itself alone. Classifier test accuracy: "
+               f"{context.classifiers}.")
+    plot = Plot(metric_key(NAME, "k"), "coherence_by_size", "conditional coherence", "coherence given k modalities",
+                unit_interval=True, chance=context.chance)
+    return [Table("coherence", by_size_columns(n), caption, plot)]
+
+
+register_metric(LabelMetric(
+    name=NAME,
+    counter=lambda context: CoherenceCounter(context.modalities, context.classifiers, context.device,
+                                             specs=context.specs),
+    read=_read,
+    tables=_tables,
+))

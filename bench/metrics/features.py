@@ -22,6 +22,9 @@ from bench.devices import device_of, resolve_device
 from bench.errors import BenchError
 from bench.store import load_torch
 
+SPACE_DESCRIPTIONS = {"clf": "classifier penultimate (128-d)", "inception": "Inception-v3 pool3 (2048-d)"}
+"""How tables describe each feature space."""
+
 INCEPTION_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 INCEPTION_WEIGHTS_ENV = "BENCH_INCEPTION_WEIGHTS"
 INCEPTION_SIZE = 299

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from bench.metrics.names import UNCOND, direction, given, metric_key
 from bench.metrics.registry import FeatureMetric, register_metric
+from bench.tables import Column
 
 
 @dataclass(frozen=True)
@@ -74,14 +76,52 @@ def _fd(generated: Tensor, real) -> dict[str, float]:
     return {"fd": frechet_distance(FeatureStats.from_features(generated), real.stats)}
 
 
-def _fd_columns(space: str, modalities: tuple[str, ...], n_modalities: int):
-    from bench.tables import fd_columns
+LABELS = {"clf": "FD-clf", "inception": "FID"}  # how the Fréchet distance in a feature space is called
 
-    return fd_columns(space, modalities, n_modalities)
+
+def fd_label(space: str) -> str:
+    """"FD-clf", "FID", or "FD-<space>" for another feature space."""
+    return LABELS.get(space, f"FD-{space}")
+
+
+def fd_columns(space: str, modalities: tuple[str, ...], n_modalities: int) -> list[Column]:
+    """Its table: FD of the unconditional samples per modality and their mean, then conditional FD per subset size
+    k (1 .. ``n_modalities`` - 1; a suite with text scores its images only)."""
+    label = fd_label(space)
+    return (
+        [Column(metric_key("fd", m, space), f"{label} {m}", False, group="Unconditional") for m in modalities]
+        + [Column(metric_key("fd", UNCOND, space), f"{label} mean", False, group="Unconditional")]
+        + [Column(metric_key("fd", given(k), space), f"{label} k={k}", False, group="Conditional")
+           for k in range(1, n_modalities)]
+    )
+
+
+def fd_by_size_columns(space: str, n_modalities: int) -> list[Column]:
+    """For a summary table: FD of the unconditional samples (mean over modalities), then per number of given
+    modalities."""
+    label = fd_label(space)
+    return ([Column(metric_key("fd", UNCOND, space), f"{label} uncond", False, group=label)]
+            + [Column(metric_key("fd", given(k), space), f"{label} k={k}", False, group=label)
+               for k in range(1, n_modalities)])
+
+
+def fd_joint_columns(space: str, modalities: tuple[str, ...], short: dict[str, str]) -> list[Column]:
+    """For a summary table: FD of each modality's unconditional samples (``short`` abbreviates the names)."""
+    label = fd_label(space)
+    return [Column(metric_key("fd", m, space), f"{label} joint ({short.get(m, m)})", False, group=label)
+            for m in modalities]
+
+
+def fd_direction_columns(space: str, modalities: tuple[str, str], short: dict[str, str]) -> list[Column]:
+    """For a bimodal summary table: FD of B given A and of A given B."""
+    a, b = modalities
+    label, sa, sb = fd_label(space), short.get(a, a), short.get(b, b)
+    return [Column(metric_key("fd", direction(a, b), space), f"{label} {sa}→{sb}", False, group=label),
+            Column(metric_key("fd", direction(b, a), space), f"{label} {sb}→{sa}", False, group=label)]
 
 
 register_metric(FeatureMetric(
-    name="fd", measures={"fd": False}, compute=_fd, pairs=("fd",), table="quality", columns=_fd_columns,
+    name="fd", measures={"fd": False}, compute=_fd, pairs=("fd",), table="quality", columns=fd_columns,
     caption="{title} {label}: Fréchet distance in {features} features ({data}; {samples}; {seeds}). Per modality: "
     "unconditional samples; k=K: conditional, averaged over subsets of size K and targets not in them.",
     plot=("fd", "{label}", "{label} of conditional generations"),

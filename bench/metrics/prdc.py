@@ -17,7 +17,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from bench.metrics.names import UNCOND, given, metric_key
 from bench.metrics.registry import FeatureMetric, register_metric
+from bench.tables import Column
 
 
 def _distances(rows: Tensor, columns: Tensor) -> Tensor:
@@ -98,15 +100,29 @@ def _prdc(generated: Tensor, real) -> dict[str, float]:
     return prdc(real.features, generated, k_pr=K_PR, k_dc=K_DC, radii=real.radii(K_PR, K_DC))
 
 
-def _prdc_columns(space: str, modalities: tuple[str, ...], n_modalities: int):
-    from bench.tables import prdc_columns
+def prdc_columns(space: str, modalities: tuple[str, ...], n_modalities: int) -> list[Column]:
+    """Its table: precision and recall of the unconditional samples and per subset size, then density and coverage.
+    Density has no "better" direction (above 1 means samples crowd around real points), so it is never bold."""
+    sizes = range(1, n_modalities)
+    return (
+        [Column(metric_key("precision", UNCOND, space), "P", group="Unconditional", trials="n_joint"),
+         Column(metric_key("recall", UNCOND, space), "R", group="Unconditional", trials="n_test")]
+        + [Column(metric_key("precision", given(k), space), f"P k={k}", group="Conditional", trials="n_test") for k in sizes]
+        + [Column(metric_key("recall", given(k), space), f"R k={k}", group="Conditional", trials="n_test") for k in sizes]
+        + [Column(metric_key("density", UNCOND, space), "D", None, group="Unconditional"),
+           Column(metric_key("coverage", UNCOND, space), "C", group="Unconditional", trials="n_test")]
+    )
 
-    return prdc_columns(space, n_modalities)
+
+def pr_summary_columns(space: str) -> list[Column]:
+    """Precision and recall of the unconditional samples, for a summary table."""
+    return [Column(metric_key("precision", UNCOND, space), f"P ({space})", group=f"P/R ({space})", trials="n_joint"),
+            Column(metric_key("recall", UNCOND, space), f"R ({space})", group=f"P/R ({space})", trials="n_test")]
 
 
 register_metric(FeatureMetric(
     name="prdc", measures={"precision": True, "recall": True, "density": None, "coverage": True}, compute=_prdc,
-    table="prdc", columns=_prdc_columns, unit_interval=True,
+    table="prdc", columns=prdc_columns, unit_interval=True,
     caption="{title} precision/recall (k=3) and density/coverage (k=5) in {features} features ({data}; {samples}; "
     "{seeds}). P, R, D, C: unconditional samples, mean over modalities; P/R k=K: conditional.",
     plot=("precision", "precision ({space} features)", "precision of conditional generations"),

@@ -24,6 +24,7 @@ from bench.metrics.generation import SubsetBatch
 from bench.metrics import prdc
 from bench.metrics.features import FeatureExtractor
 from bench.metrics.frechet import FeatureStats
+from bench.metrics.names import UNCOND, given, metric_key
 from bench.metrics.registry import feature_metrics
 from bench.metrics.subsets import all_subsets, single_source_pairs, subset_names
 
@@ -60,23 +61,24 @@ class QualityResult:
         }
 
     def metrics(self) -> dict[str, float]:
-        """Flat record keys: ``<metric>_<extractor>_<modality>`` (unconditional), ``<metric>_<extractor>_uncond``
-        (mean over modalities), ``<metric>_<extractor>_k<k>`` (conditional, per subset size), and for a registered
-        metric's ``pairs`` (FD) also ``<metric>_<extractor>_<s>_to_<t>`` (t generated given s alone)."""
+        """Flat record keys (``bench.metrics.names``): ``<measure>_<space>_<modality>`` (unconditional),
+        ``<measure>_<space>_uncond`` (mean over modalities), ``<measure>_<space>_k<k>`` (conditional, per subset
+        size), and for a registered metric's ``pairs`` (FD) also ``<measure>_<space>_<s>_to_<t>`` (t generated given s
+        alone)."""
         out: dict[str, float] = {}
-        targets = self.targets
-        for metric in self.unconditional:
-            per_modality = self.unconditional[metric]
+        targets, space = self.targets, self.extractor
+        for measure in self.unconditional:
+            per_modality = self.unconditional[measure]
             for m, v, scored in zip(self.modalities, per_modality.tolist(), targets.tolist()):
                 if scored:
-                    out[f"{metric}_{self.extractor}_{m}"] = v
-            out[f"{metric}_{self.extractor}_uncond"] = float(per_modality[targets].mean())
-            for k, v in self.by_size(metric).items():
-                out[f"{metric}_{self.extractor}_k{k}"] = v
-        for metric in (p for entry in feature_metrics() for p in entry.pairs if p in self.conditional):
-            for row, t, name in single_source_pairs(self.subsets, self.modalities):
+                    out[metric_key(measure, m, space)] = v
+            out[metric_key(measure, UNCOND, space)] = float(per_modality[targets].mean())
+            for k, v in self.by_size(measure).items():
+                out[metric_key(measure, given(k), space)] = v
+        for measure in (p for entry in feature_metrics() for p in entry.pairs if p in self.conditional):
+            for row, t, condition in single_source_pairs(self.subsets, self.modalities):
                 if bool(targets[t]):
-                    out[f"{metric}_{self.extractor}_{name}"] = float(self.conditional[metric][row, t])
+                    out[metric_key(measure, condition, space)] = float(self.conditional[measure][row, t])
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-SEPARATOR = "+"
+from bench.metrics.names import SUBSET_SEPARATOR, direction
 
 
 def all_subsets(n_modalities: int) -> Tensor:
@@ -40,7 +40,7 @@ def subset_name(mask: Tensor, modalities: Sequence[str]) -> str:
     members = subset_members(mask)
     if not members:
         raise ValueError("the empty subset has no name")
-    return SEPARATOR.join(modalities[i] for i in members)
+    return SUBSET_SEPARATOR.join(modalities[i] for i in members)
 
 
 def subset_names(subsets: Tensor, modalities: Sequence[str]) -> list[str]:
@@ -56,5 +56,5 @@ def single_source_pairs(subsets: Tensor, modalities: Sequence[str]) -> list[tupl
         members = subset_members(mask)
         if len(members) == 1:
             (s,) = members
-            out += [(row, t, f"{modalities[s]}_to_{modalities[t]}") for t in range(len(modalities)) if t != s]
+            out += [(row, t, direction(modalities[s], modalities[t])) for t in range(len(modalities)) if t != s]
     return out

@@ -160,8 +160,8 @@ def test_mixtures_sample_like_ours_and_pin_the_conditional_difference(
     result = evaluate_coherence(adapter, test, classifiers, generator=seeded(2))
     gap = (result.conditional - expected.conditional).abs().nan_to_num()
     assert 0 < gap.max() <= 0.2
-    for key in ("coh_k1", "coh_k2", "self", "joint"):
-        assert abs(result.to_dict()[key] - expected.to_dict()[key]) <= 0.1, key
+    for key in ("k1", "k2", "self", "joint"):
+        assert abs(result.values()[key] - expected.values()[key]) <= 0.1, key
 
 
 def test_the_adapter_is_a_multimodal_model(trained, mixed):

@@ -4,7 +4,7 @@ import torch
 
 import bench.suites  # noqa: F401  (registers the suites)
 from bench.config import RunConfig
-from bench.pipeline import MixedPrecisionModel
+from bench.precision import MixedPrecisionModel
 
 
 class Recorder:
@@ -41,7 +41,7 @@ def test_without_amp_nothing_is_autocast():
 def test_damaged_cached_data_is_rebuilt_with_a_warning(tmp_path):
     import pytest
 
-    from bench.pipeline import load_data
+    from bench.prepare import load_data
     from bench.registry import SUITES
     from bench.store import CacheWarning, Store
 

@@ -39,14 +39,15 @@ def test_quick_run_writes_tables_records_and_samples(quick_run):
     root = out / "polymnist"
     csv = pd.read_csv(root / "coherence.csv")
     assert set(csv.model) == {"mld", "mopoe"}  # the quick scale's model list
-    assert set(csv.metric) == {"joint", "k1", "k2", "k3", "k4", "self"}
+    assert set(csv.metric) == {f"coherence_{c}" for c in ("joint", "k1", "k2", "k3", "k4", "self")}
     assert ((csv["mean"] >= 0) & (csv["mean"] <= 1)).all()
     assert "| mopoe" in (root / "coherence.md").read_text()
     assert (root / "coherence.tex").exists()
     record = json.loads((root / "runs" / "quick" / "mopoe-seed0.json").read_text())
     assert record["model"] == "mopoe" and record["seed"] == 0
     assert {"commit", "torch", "device"} <= set(record["provenance"])
-    assert record["metrics"]["k1"] == pytest.approx(csv[(csv.metric == "k1") & (csv.model == "mopoe")]["mean"].item())
+    k1 = csv[(csv.metric == "coherence_k1") & (csv.model == "mopoe")]["mean"].item()
+    assert record["metrics"]["coherence_k1"] == pytest.approx(k1)
     assert len(record["classifiers"]["test_accuracy"]) == 5
     assert (root / "samples" / "mopoe-quick-seed0.png").stat().st_size > 0
     mld_record = json.loads((root / "runs" / "quick" / "mld-seed0.json").read_text())
@@ -76,7 +77,7 @@ def test_quick_run_scores_quality_in_classifier_features_and_reports_fid_unavail
         rows = summary[summary.model == model].set_index("metric")["mean"]
         assert rows["fd_clf_uncond"] > 0 and all(rows[f"fd_clf_k{k}"] > 0 for k in range(1, 5))
         assert 0 <= rows["precision_clf_uncond"] <= 1 and 0 <= rows["recall_clf_uncond"] <= 1
-        assert {"k1", "joint"} <= set(rows.index)
+        assert {"coherence_k1", "coherence_joint"} <= set(rows.index)
     markdown = (root / "summary.md").read_text()
     header = next(line for line in markdown.splitlines() if line.startswith("| Model"))
     assert "FD-clf uncond" in header and "P (clf)" in header and "FID" in header
@@ -132,7 +133,7 @@ def test_inception_weights_add_a_fid_feature_space(tmp_path):
     """A weights file (default-initialised, in pytorch-fid's layout) gives an "inception" space next to "clf";
     without one there is only "clf". (The pool3 features themselves are tested in metrics/test_features.py.)"""
     from bench.metrics.features import fid_inception_net
-    from bench.pipeline import feature_spaces, load_inception
+    from bench.prepare import feature_spaces, load_inception
     from bench.config import RunConfig
     from bench.interface import DataSpec
     from classifiers.nets import DigitClassifier
@@ -172,7 +173,7 @@ def test_every_baseline_trains_and_is_scored_at_quick_scale(quick_run):
     for name in others:
         record = json.loads((root / "runs" / "quick" / f"{name}-seed0.json").read_text())
         assert record["model_record"]["train"]["steps"] > 0
-        assert 0 <= record["metrics"]["k1"] <= 1
+        assert 0 <= record["metrics"]["coherence_k1"] <= 1
         assert (root / "samples" / f"{name}-quick-seed0.png").stat().st_size > 0
     assert set(others) <= set(pd.read_csv(root / "coherence.csv").model)
     summary = pd.read_csv(root / "summary.csv")
@@ -333,7 +334,7 @@ def test_cli_flags_reach_the_config():
 
 
 def test_models_all_and_set_overrides_reach_the_models():
-    from bench.pipeline import model_names
+    from bench.request import model_names
     from bench.registry import SUITES
     from bench.config import RunConfig
     from bench.run import build_parser, config_from_args
@@ -371,13 +372,13 @@ def test_mnist_svhn_quick_runs_offline_on_the_stand_in(tmp_path):
     summary = pd.read_csv(root / "summary.csv")
     assert set(summary.model) == {"mld", "mopoe"}
     assert set(summary.metric) == {  # the paper's bimodal layout
-        "joint", "coh_mnist_to_svhn", "coh_svhn_to_mnist", "self",
+        "coherence_joint", "coherence_mnist_to_svhn", "coherence_svhn_to_mnist", "coherence_self",
         "fd_clf_mnist", "fd_clf_svhn", "fd_clf_mnist_to_svhn", "fd_clf_svhn_to_mnist",
     }
     assert "Coh M→S" in (root / "summary.md").read_text()
     record = json.loads((root / "runs" / "quick" / "mld-seed0.json").read_text())
-    assert set(record["coherence"]["conditional"]["mnist"]) == {"mnist", "svhn"}
-    assert record["metrics"]["coh_mnist_to_svhn"] == record["coherence"]["conditional"]["mnist"]["svhn"]
+    assert set(record["details"]["coherence"]["conditional"]["mnist"]) == {"mnist", "svhn"}
+    assert record["metrics"]["coherence_mnist_to_svhn"] == record["details"]["coherence"]["conditional"]["mnist"]["svhn"]
     assert "not SVHN" in record["data"]["source"]
     assert (root / "samples" / "mopoe-quick-seed0.png").stat().st_size > 0
     assert "MNIST-SVHN" in (root / "report.md").read_text()
@@ -393,12 +394,13 @@ def test_mnist_svhn_text_quick_runs_every_model_offline_with_a_text_classifier(t
     root = tmp_path / "mnist_svhn_text"
     summary = pd.read_csv(root / "summary.csv")
     assert set(summary.model) == set(MODELS.names())  # every registered model
-    for key in ("coh_svhn+text_to_mnist", "coh_mnist_to_text", "coh_mnist+svhn_to_text", "fd_clf_svhn"):
+    for key in ("coherence_svhn+text_to_mnist", "coherence_mnist_to_text", "coherence_mnist+svhn_to_text", "fd_clf_svhn"):
         assert key in set(summary.metric)
     assert "T|M,S" in (root / "summary.md").read_text()
     record = json.loads((root / "runs" / "quick" / "mopoe-seed0.json").read_text())
     assert record["classifiers"]["test_accuracy"]["text"] > 0.95  # the word names the digit
-    assert record["metrics"]["coh_mnist+svhn_to_text"] == record["coherence"]["conditional"]["mnist+svhn"]["text"]
+    coherence = record["details"]["coherence"]["conditional"]
+    assert record["metrics"]["coherence_mnist+svhn_to_text"] == coherence["mnist+svhn"]["text"]
     assert not any(k.endswith("_text") and k.startswith(("fd_", "kid_", "precision_")) for k in record["metrics"])
     assert set(pd.read_csv(root / "quality-clf.csv").metric) >= {"fd_clf_mnist", "fd_clf_svhn", "fd_clf_k2"}
     assert (root / "samples" / "mld-quick-seed0.png").stat().st_size > 0

@@ -1,12 +1,14 @@
 import numpy as np
 import pandas as pd
 
-from bench.tables import coherence_columns, pivot, summarize, write_tables
+from bench.metrics.coherence import by_size_columns as coherence_columns
+from bench.tables import pivot, summarize, write_tables
 
 
 def records(values):
     return [
-        {"model": model, "seed": seed, "metrics": {"joint": v, "k1": v / 2, "k2": v / 3, "self": v}}
+        {"model": model, "seed": seed, "metrics": {"coherence_joint": v, "coherence_k1": v / 2, "coherence_k2": v / 3,
+                                                   "coherence_self": v}}
         for model, vs in values.items()
         for seed, v in enumerate(vs)
     ]
@@ -15,10 +17,10 @@ def records(values):
 def test_summary_matches_numpy_mean_and_sample_std():
     values = {"a": [0.2, 0.4, 0.9], "b": [0.5]}
     stats = summarize(records(values), coherence_columns(3))
-    row = stats[(stats.model == "a") & (stats.metric == "joint")].iloc[0]
+    row = stats[(stats.model == "a") & (stats.metric == "coherence_joint")].iloc[0]
     assert np.isclose(row["mean"], np.mean(values["a"])) and np.isclose(row["std"], np.std(values["a"], ddof=1))
     assert row["n"] == 3
-    single = stats[(stats.model == "b") & (stats.metric == "k1")].iloc[0]
+    single = stats[(stats.model == "b") & (stats.metric == "coherence_k1")].iloc[0]
     assert np.isclose(single["mean"], 0.25) and pd.isna(single["std"])
 
 
@@ -44,12 +46,12 @@ def test_write_tables_writes_three_formats(tmp_path):
 
 
 def test_summary_columns_and_an_unavailable_feature_space(tmp_path):
-    from bench.tables import summary_columns
+    from bench.suites.layouts import by_size
 
-    columns = summary_columns(3, ["clf"])
+    columns = by_size(3, ["clf"])
     assert [c.key for c in columns] == [
-        "joint", "k1", "k2", "self", "fd_clf_uncond", "fd_clf_k1", "fd_clf_k2", "precision_clf_uncond",
-        "recall_clf_uncond",
+        "coherence_joint", "coherence_k1", "coherence_k2", "coherence_self", "fd_clf_uncond", "fd_clf_k1", "fd_clf_k2",
+        "precision_clf_uncond", "recall_clf_uncond",
     ]
     recs = [
         {"model": "a", "seed": s, "metrics": {**{c.key: 0.1 * (s + 1) for c in columns}}} for s in range(2)
@@ -103,8 +105,9 @@ def coherence_records(values: dict[str, list[float]], *, n_test: int = 500, join
     """Run records with conditional coherence ``values`` per seed, counts for the binomial test, 10 classes."""
     return [
         {"model": model, "seed": seed, "status": "ok",
-         "metrics": {"joint": v if joint is None else joint[model], "joint_chance": 1e-4,
-                     "joint_top_share": 0.1 if top_share is None else top_share[model], "k1": v, "k2": v, "self": v},
+         "metrics": {"coherence_joint": v if joint is None else joint[model], "coherence_joint_chance": 1e-4,
+                     "coherence_joint_top_share": 0.1 if top_share is None else top_share[model], "coherence_k1": v,
+                     "coherence_k2": v, "coherence_self": v},
          "counts": {"n_test": n_test, "n_joint": n_test, "n_classes": 10}}
         for model, vs in values.items()
         for seed, v in enumerate(vs)
@@ -125,7 +128,8 @@ def test_the_binomial_test_uses_the_pooled_test_tuples():
     # 0.125 over 500 tuples is chance (p = 0.04); the same value over three seeds (1,500 tuples) is not (p < 0.01)
     one = summarize(coherence_records({"a": [0.125]}), coherence_columns(3))
     three = summarize(coherence_records({"a": [0.125, 0.125, 0.125]}), coherence_columns(3))
-    assert one.set_index("metric").at["k1", "at_chance"] and not three.set_index("metric").at["k1", "at_chance"]
+    assert (one.set_index("metric").at["coherence_k1", "at_chance"]
+            and not three.set_index("metric").at["coherence_k1", "at_chance"])
 
 
 def test_bold_needs_separation_from_the_runner_up():
@@ -140,7 +144,7 @@ def test_bold_needs_separation_from_the_runner_up():
 def test_a_collapsed_joint_distribution_is_flagged():
     recs = coherence_records({"a": [0.3], "b": [0.3]}, joint={"a": 0.65, "b": 0.2}, top_share={"a": 0.9, "b": 0.15})
     for r in recs:
-        r["metrics"]["joint_chance"] = 0.6 if r["model"] == "a" else 0.02
+        r["metrics"]["coherence_joint_chance"] = 0.6 if r["model"] == "a" else 0.02
     table = pivot(summarize(recs, coherence_columns(3)), coherence_columns(3)).set_index("Model")
     assert table.at["a", "Joint ↑"] == "0.650 (chance; collapsed)"  # 0.65 vs chance agreement 0.6: not above
     assert table.at["b", "Joint ↑"] == "0.200"  # not bold: a has the higher mean but is at chance

@@ -31,7 +31,7 @@ def regression(tmp_path=None, *, every_epochs=None, killed_at=None, nan=False):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        seen.append((float(loss), len(idx)))
+        seen.append((float(loss.detach()), len(idx)))
         log.add({"loss": loss, "twice": 2 * loss}, len(idx))
 
     def state():

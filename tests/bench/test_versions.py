@@ -43,7 +43,7 @@ def test_the_fingerprint_follows_imports_into_likelihoods_and_suite_networks():
 
 def test_a_version_change_changes_the_model_key(monkeypatch):
     from baselines.mopoe import MoPoE
-    from bench.pipeline import model_key
+    from bench.model_stage import model_key
 
     spec = suite_spec("polymnist", ("m0", "m1"), {"m0": (3, 28, 28), "m1": (3, 28, 28)})
     model = build_model("mopoe", spec, "quick")

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from bench.data.dataset import MultimodalDataset
 from bench.registry import SUITES
+from bench.suites import layouts
 from bench.suites.base import Suite, SuiteScale, standard_scales
 from bench.suites.mnist_svhn import presets  # noqa: F401  (registers the presets)
 from bench.suites.mnist_svhn.nets import NETWORKS
@@ -51,11 +52,9 @@ class MNISTSVHNSuite(Suite):
         return 56_068 * self.dm, 10_000 * self.dm
 
     def summary_columns(self, modalities: tuple[str, ...], spaces: Sequence[str]) -> list:
-        """The paper's bimodal layout (``tables.bimodal_columns``): coherence joint, M->S, S->M; FD joint (M),
+        """The paper's bimodal layout (``bench.suites.layouts.bimodal``): coherence joint, M->S, S->M; FD joint (M),
         joint (S), M->S, S->M in each feature space (FD-clf always; FID with Inception weights)."""
-        from bench.tables import bimodal_columns
-
-        return bimodal_columns(tuple(modalities), list(spaces), SHORT)
+        return layouts.bimodal(tuple(modalities), spaces, SHORT)
 
     @property
     def data_params(self) -> tuple:

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from bench.data.dataset import MultimodalDataset
 from bench.registry import SUITES
+from bench.suites import layouts
 from bench.suites.base import Suite, SuiteScale, standard_scales
 from bench.suites.mnist_svhn import MNISTSVHNSuite
 from bench.suites.mnist_svhn_text import presets  # noqa: F401  (registers the presets)
@@ -51,11 +52,10 @@ class MNISTSVHNTextSuite(Suite):
         return self.pairs.published_sizes
 
     def summary_columns(self, modalities: tuple[str, ...], spaces: Sequence[str]) -> list:
-        """MoPoE's table (``tables.subset_columns``): joint coherence, then every target's coherence given each
-        subset without it, self-reconstruction; FD and P/R of the image modalities' joint samples per feature space."""
-        from bench.tables import subset_columns
-
-        return subset_columns(tuple(modalities), ("mnist", "svhn"), list(spaces), SHORT)
+        """MoPoE's table (``bench.suites.layouts.by_subset``): joint coherence, then every target's coherence given
+        each subset without it, self-reconstruction; FD and P/R of the image modalities' joint samples per feature
+        space."""
+        return layouts.by_subset(tuple(modalities), ("mnist", "svhn"), spaces, SHORT)
 
     @property
     def data_params(self) -> tuple:

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from bench.data.dataset import MultimodalDataset
 from bench.registry import SUITES
+from bench.suites import layouts
 from bench.suites.base import Suite, SuiteScale, standard_scales
 from bench.suites.polymnist import presets  # noqa: F401  (registers the presets)
 from bench.suites.polymnist.nets import NETWORKS
@@ -44,10 +45,8 @@ class PolyMNISTSuite(Suite):
         return load_polymnist(data_root, n_modalities=self.n_modalities, seed=self.data_seed)
 
     def summary_columns(self, modalities: tuple[str, ...], spaces: Sequence[str]) -> list:
-        """Coherence and FD per number of given modalities, P/R (``tables.summary_columns``)."""
-        from bench.tables import summary_columns
-
-        return summary_columns(len(modalities), list(spaces))
+        """Coherence and FD per number of given modalities, P/R (``bench.suites.layouts.by_size``)."""
+        return layouts.by_size(len(modalities), spaces)
 
     @property
     def data_params(self) -> tuple:

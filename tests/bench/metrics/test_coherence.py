@@ -125,13 +125,18 @@ def test_classifiers_run_in_eval_mode_without_grad():
         assert not clf.training
 
 
-def test_to_dict_is_json_ready():
+def test_values_and_to_dict_are_json_ready_and_name_each_number_once():
     data = make_dataset()
     result = evaluate_coherence(OracleModel(data), data, make_classifiers(), batch_size=64)
+    values = json.loads(json.dumps(result.values()))
+    assert values["joint"] == result.joint and values["self"] == result.self_reconstruction()
+    assert values["k1"] == result.by_size()[1] and values["k2"] == result.by_size()[2] and "k3" not in values
+    assert values["m0+m2_to_m1"] == result.conditional[4, 1].item() and values["m2_to_m0"] == result.conditional[2, 0].item()
+    assert {"joint_top_share", "joint_chance"} <= set(values)
     d = json.loads(json.dumps(result.to_dict()))
-    assert d["joint"] == result.joint and d["n_test"] == 100 and d["modalities"] == ["m0", "m1", "m2"]
-    assert d["coh_k1"] == result.by_size()[1] and d["coh_k2"] == result.by_size()[2] and "coh_k3" not in d
-    assert d["loo_m1"] == result.leave_one_out()["m1"] and d["loo_mean"] == result.leave_one_out()["mean"]
+    assert not set(d) & set(values)  # the record's numbers are ``values``; the detail does not repeat them
+    assert d["n_test"] == 100 and d["modalities"] == ["m0", "m1", "m2"]
+    assert d["leave_one_out"] == result.leave_one_out()
     assert list(d["conditional"]) == ["m0", "m1", "m2", "m0+m1", "m0+m2", "m1+m2", "m0+m1+m2"]
     assert d["conditional"]["m0+m2"]["m1"] == result.conditional[4, 1].item()
     assert set(d["conditional"]["m0+m2"]) == {"m1"} and set(d["conditional"]["m0"]) == {"m0", "m1", "m2"}

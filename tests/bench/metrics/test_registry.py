@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from bench.metrics.registry import FEATURE_METRICS, feature_metrics, metrics_identity
+from bench.metrics.registry import FEATURE_METRICS, feature_metrics, label_metrics, metrics_identity
 from bench.run import main
 
 TOY = '''
@@ -33,8 +33,9 @@ def toy_file(tmp_path):
 
 
 def test_the_builtin_metrics_are_registered():
+    assert [m.name for m in label_metrics()] == ["coherence"]
     assert [m.name for m in feature_metrics()] == ["fd", "kid", "prdc"]
-    assert metrics_identity() == [("fd", 1), ("kid", 1), ("prdc", 1)]
+    assert metrics_identity() == [("coherence", 1), ("fd", 1), ("kid", 1), ("prdc", 1)]
 
 
 def test_a_metric_from_a_temporary_module_reaches_the_record_and_a_table(quick_run, tmp_path, copy_stages, toy_file):
