@@ -27,7 +27,7 @@ import torch
 from bench.config import RunConfig
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
-from bench.interface import DataSpec
+from bench.interface import DataSpec, check_model
 from bench.results import Results
 from bench.store import load_json, stable_hash
 
@@ -70,10 +70,7 @@ def evaluate(
     name = name or type(model).__name__.lower()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise BenchError(f"model name {name!r} cannot name files and table rows", "use letters, digits, '_', '.' or '-'")
-    for attribute in ("modalities", "generate", "sample"):
-        if not hasattr(model, attribute):
-            raise BenchError(f"{type(model).__name__} has no {attribute!r}, which bench.evaluate needs",
-                             "implement bench.interface.MultimodalModel (modalities, generate, sample)")
+    check_model(model, name)
     with _out_folder(out) as folder:
         cfg = RunConfig(suite=suite, scale=scale, models=(name,), seeds=tuple(seeds), device=device,
                         data_root=data_root, out=str(folder), progress=progress)

@@ -16,10 +16,9 @@ import torch
 
 from bench.data.kinds import ModalitySpec
 from bench.errors import BenchError
-from bench.interface import DataSpec
+from bench.interface import DataSpec, code_version
 from bench.registry import MODELS, SUITES
 from bench.store import file_digest, save_json
-from bench.versions import code_version
 
 FORMAT = "mm-latent-bench model"
 FORMAT_VERSION = 2  # 2: the spec names its suite (whose networks rebuild the model)

@@ -109,8 +109,8 @@ class MultimodalModel(Protocol):
         every sample; given modalities come back as the model's reconstruction of them."""
         ...
 
-    # Optional, for speed: ``generate_subsets(x, subsets, targets, *, generator=None) -> dict[str, Tensor]`` with
-    # the contract of ``bench.interface.generate_subsets`` below (which falls back to ``generate``).
+    # Optional abilities, each a Protocol below (``SubsetGenerator``, ``PlannedTraining``, ``IterativeSampler``):
+    # found by ``ability(model, protocol)``, which refuses a model that implements one only in part.
 
     def to(self, device: torch.device | str) -> Any:
         """Move the model to ``device`` (``nn.Module.to``)."""
@@ -123,6 +123,77 @@ class MultimodalModel(Protocol):
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: Mapping[str, Any]) -> Any: ...
+
+
+@runtime_checkable
+class SubsetGenerator(Protocol):
+    """Optional, for speed: ``generate_subsets`` natively, with the contract of ``bench.interface.generate_subsets``
+    (which falls back to ``generate`` on the expanded rows for a model without it)."""
+
+    def generate_subsets(self, x: dict[str, Tensor], subsets: Tensor, targets: Tensor, *,
+                         generator: torch.Generator | None = None) -> dict[str, Tensor]: ...
+
+
+@runtime_checkable
+class PlannedTraining(Protocol):
+    """Optional, for ``--plan``: the optimiser steps of each training stage (as named to the monitor) on
+    ``n_train`` tuples."""
+
+    def planned_steps(self, n_train: int) -> dict[str, int]: ...
+
+
+@runtime_checkable
+class IterativeSampler(Protocol):
+    """Optional, for the efficiency table and ``--plan``: a model whose sampler calls its network
+    ``network_calls_per_sample`` times per sample, and the same model (weights shared) sampling with ``steps``
+    calls, which ``--plan`` times twice and extrapolates."""
+
+    network_calls_per_sample: int
+
+    def with_sampler_steps(self, steps: int) -> Any: ...
+
+
+OPTIONAL_ABILITIES = (SubsetGenerator, PlannedTraining, IterativeSampler)
+
+
+def _members(protocol: type) -> list[str]:
+    return sorted(n for n in {*protocol.__dict__, *protocol.__annotations__} if not n.startswith("_"))
+
+
+def ability(model: Any, protocol: type) -> Any:
+    """``model`` if it implements every member of the optional ``protocol``, None if it implements none of them;
+    a model that implements only some (or a method that is not callable) is one clear error naming what is
+    missing."""
+    members = _members(protocol)
+    present = [n for n in members if hasattr(model, n)]
+    if not present:
+        return None
+    missing = [n for n in members if not hasattr(model, n)]
+    broken = [n for n in present if n in protocol.__dict__ and not callable(getattr(model, n))]
+    if missing or broken:
+        raise BenchError(
+            f"{type(model).__name__} implements {protocol.__name__} in part: "
+            + "; ".join([*(f"no {n!r}" for n in missing), *(f"{n!r} is not callable" for n in broken)]),
+            f"implement all of {', '.join(members)} (bench.interface.{protocol.__name__}), or none of them",
+        )
+    return model
+
+
+def check_model(model: Any, name: str) -> None:
+    """One clear error unless ``model`` has what every evaluation needs (``modalities``, ``generate``, ``sample``)
+    and implements each optional ability whole (``ability``)."""
+    for attribute in ("modalities", "generate", "sample"):
+        if not hasattr(model, attribute):
+            raise BenchError(f"{name}: {type(model).__name__} has no {attribute!r}, which every evaluation needs",
+                             "implement bench.interface.MultimodalModel (modalities, generate, sample)")
+    for protocol in OPTIONAL_ABILITIES:
+        ability(model, protocol)
+
+
+def code_version(cls: type) -> list[list[Any]]:
+    """``[[class name, VERSION], ...]`` of every class in ``cls``'s MRO that defines ``VERSION`` itself: what enters a
+    trained model's cache key and its export (``bench.versions`` keeps the numbers honest)."""
+    return [[k.__qualname__, k.__dict__["VERSION"]] for k in cls.__mro__ if "VERSION" in k.__dict__]
 
 
 def check_training_data(name: str, modalities: tuple[str, ...], train: MultimodalDataset) -> None:
@@ -174,9 +245,8 @@ def generate_subsets(
     save work, encoding each tuple once and decoding only the wanted rows. Other models get this fallback.
     """
     subsets, targets = check_subsets(model.modalities, subsets, targets)
-    native = getattr(model, "generate_subsets", None)
-    if native is not None:
-        return native(x, subsets, targets, generator=generator)
+    if ability(model, SubsetGenerator) is not None:
+        return model.generate_subsets(x, subsets, targets, generator=generator)
     n, b = subsets.shape[0], next(v.shape[0] for v in x.values())
     expanded = {m: v.repeat(n, *([1] * (v.ndim - 1))) for m, v in x.items()}
     out = model.generate(expanded, subsets.repeat_interleave(b, dim=0), generator=generator)

@@ -11,14 +11,13 @@ from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.exports import check_export, export_model, read_export, resolve_export
 from bench.health import Diverged, TrainingMonitor
-from bench.interface import DataSpec, StageCache, build_model
+from bench.interface import DataSpec, StageCache, build_model, code_version
 from bench.logs import LOG
 from bench.measure import measured
 from bench.overrides import parse_overrides
 from bench.precision import amp_key, autocast
 from bench.request import checkpoint_paths
 from bench.store import Store, stable_hash
-from bench.versions import code_version
 
 
 def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, data_key: str, store: Store, device):
@@ -79,7 +78,7 @@ def load_checkpoint(model, name: str, seed: int, path: str, data_key: str, devic
 
 def model_key(model, name: str, data_key: str, seed: int, cfg: RunConfig, spec: DataSpec) -> str:
     """The trained model's cache key: its name, data, config, seed, precision, code version
-    (``bench.versions.code_version``) and the suite's networks version."""
+    (``bench.interface.code_version``) and the suite's networks version."""
     return stable_hash("model", name, data_key, model.cfg, seed, *amp_key(cfg), code_version(type(model)),
                        *networks_key(spec))
 

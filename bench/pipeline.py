@@ -14,6 +14,7 @@ from bench.config import RunConfig
 from bench.evaluation import evaluate_model
 from bench.executors import EXECUTORS, Work
 from bench.health import Diverged
+from bench.interface import IterativeSampler, ability
 from bench.logs import LOG, configure
 from bench.model_stage import train_model
 from bench.outputs import write_outputs
@@ -56,6 +57,7 @@ def score(prep: Prepared, name: str, seed: int, model, model_record: dict) -> di
     if not (eval_cached and grid.exists()):
         save_sample_grid(model, prep.test, grid, rows=prep.scale.grid_rows, seed=seed)
     train_cost, eval_cost = model_record.get("cost", {}), evaluation["cost"]
+    sampler = ability(model, IterativeSampler)
     record = {
         "suite": prep.suite.name,
         "scale": cfg.scale,
@@ -73,7 +75,7 @@ def score(prep: Prepared, name: str, seed: int, model, model_record: dict) -> di
             "train_seconds": model_record["train"]["seconds"],
             "train_peak_memory_mb": train_cost.get("peak_memory_mb"),
             "train_added_memory_mb": added_memory(train_cost),
-            "network_calls_per_sample": getattr(model, "network_calls_per_sample", 1),
+            "network_calls_per_sample": sampler.network_calls_per_sample if sampler is not None else 1,
             "evaluate_seconds": eval_cost["seconds"],
             "evaluate_peak_memory_mb": eval_cost["peak_memory_mb"],
             "evaluate_added_memory_mb": added_memory(eval_cost),

@@ -35,7 +35,7 @@ import torch
 from bench.config import RunConfig
 from bench.data.dataset import MultimodalDataset, random_subset
 from bench.health import TrainingMonitor
-from bench.interface import DataSpec, build_model
+from bench.interface import DataSpec, IterativeSampler, PlannedTraining, ability, build_model
 from bench.measure import StageCost
 from bench.evaluation import consumers as evaluation_consumers
 from bench.metrics.registry import LabelContext
@@ -152,10 +152,9 @@ def extrapolate(events: list[tuple[str, int, float]], start: float, planned: dic
 def probe_training(model, name: str, spec: DataSpec, train: MultimodalDataset, n_train: int, device):
     """(predicted seconds, peak MB, note) of training ``model`` (registered as ``name``, built with its run's config)
     on ``n_train`` tuples."""
-    planner = getattr(model, "planned_steps", None)
-    if planner is None:
+    if ability(model, PlannedTraining) is None:
         return math.nan, math.nan, "unknown: the model has no planned_steps"
-    planned = planner(n_train)
+    planned = model.planned_steps(n_train)
     for batches in PROBE_BATCHES:
         subset = random_subset(train, batches * largest_batch(model.cfg), seed=0)
         began = time.perf_counter()
@@ -248,8 +247,8 @@ def probe_evaluation(model, spaces: dict, clfs: dict, test: MultimodalDataset, n
             per_sample = (time.perf_counter() - start) / samples
         return per_tuple, per_sample, cost.peak_mb, tuples, samples
 
-    calls = getattr(model, "network_calls_per_sample", None)
-    if calls is not None and calls > PROBE_CALLS and hasattr(model, "with_sampler_steps"):
+    calls = model.network_calls_per_sample if ability(model, IterativeSampler) is not None else None
+    if calls is not None and calls > PROBE_CALLS:
         low, high = PROBE_CALLS // 2, PROBE_CALLS
         (tuple_low, sample_low, *_), (tuple_high, sample_high, peak_mb, tuples, samples) = (
             timed(model.with_sampler_steps(low)), timed(model.with_sampler_steps(high)))

@@ -116,13 +116,14 @@ def feature_spaces(
 ) -> dict[str, tuple[dict[str, FeatureExtractor], str]]:
     """name -> (extractor per image modality, identity key) for each feature space quality is scored in: the
     classifiers' penultimate features ("clf", always) and Inception pool3 ("inception", FID, images of 1 or 3
-    channels) when loaded. Other kinds (text) have no quality metric (MoPoE scores quality on images only)."""
+    channels) when loaded. Other kinds (text) have no quality metric (MoPoE scores quality on images only); a space
+    with no modality to score is left out."""
     images = [m for m in spec.modalities if spec.kind(m) == "image"]
     spaces = {"clf": ({m: ClassifierFeatures(clfs[m]) for m in images}, clf_key)}
     if inception is not None:
         net, key = inception
         spaces["inception"] = ({m: net for m in images if spec.shapes[m][0] in (1, 3)}, key)
-    return spaces
+    return {name: space for name, space in spaces.items() if space[0]}  # a suite without images has none
 
 
 def load_real_features(test, data_key: str, name: str, space, store: Store, device) -> tuple[dict, float]:

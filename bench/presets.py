@@ -67,7 +67,7 @@ def preset(suite: str, model: str, scale: str, config: type) -> dict[str, Any]:
         f"model {model} has no preset for suite {suite} (the suite has presets for: {', '.join(having) or 'none'}), "
         "and no other suite's values are used",
         f"register one with bench.register_presets({suite!r}, {model!r}, {{'quick': ..., 'default': ..., "
-        "'paper': ...}}) in the model's or the suite's file, or run another model",
+        "'paper': ...}) in the model's or the suite's file, or run another model",
     )
 
 

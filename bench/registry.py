@@ -72,3 +72,9 @@ def register_model(name: str, *, scales: tuple[str, ...] = ()) -> Callable[[T], 
     if unknown:
         raise ValueError(f"register_model({name!r}): unknown scale(s) {unknown}; use quick, default, paper")
     return MODELS.register(name, scales=tuple(scales))
+
+
+def register_suite(cls: type) -> type:
+    """Register a suite class (a ``bench.suites.base.Suite`` subclass) under its ``name``: what a suite's own
+    ``__init__.py`` does, or a file loaded with ``--include``."""
+    return SUITES.register(cls.name)(cls)

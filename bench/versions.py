@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.interface import code_version
+
 PACKAGES = ("bench", "baselines", "mld", "classifiers")
 PLUMBING = frozenset({
     "bench.checkpoints", "bench.devices", "bench.errors", "bench.executors", "bench.health", "bench.interface",
@@ -36,11 +38,6 @@ PLUMBING = frozenset({
 })
 ROOT = Path(__file__).resolve().parent.parent
 FINGERPRINTS = Path(__file__).resolve().parent / "fingerprints.json"
-
-
-def code_version(cls: type) -> list[list[Any]]:
-    """``[[class name, VERSION], ...]`` of every class in ``cls``'s MRO that defines ``VERSION`` itself."""
-    return [[k.__qualname__, k.__dict__["VERSION"]] for k in cls.__mro__ if "VERSION" in k.__dict__]
 
 
 def _ours(name: str | None) -> bool:

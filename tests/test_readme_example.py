@@ -64,3 +64,13 @@ def test_mm_bench_help_and_version():
     assert done.returncode == 0 and "--include" in done.stdout and "--checkpoint" in done.stdout
     version = subprocess.run([str(cli), "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and re.fullmatch(r"mm-bench \d+\.\d+\.\d+\s*", version.stdout)
+
+
+def test_the_readme_is_a_users_page():
+    """Quick start first, at most 300 lines; the study, speed and reference material lives in docs/."""
+    text = (ROOT / "README.md").read_text()
+    sections = re.findall(r"^## (.+)$", text, re.M)
+    assert len(text.splitlines()) <= 300 and sections[0] == "Quick start"
+    for page in ("usage.md", "study.md", "speed.md", "reference.md", "extending/model.md", "extending/metric.md",
+                 "extending/kind.md", "extending/suite.md"):
+        assert (ROOT / "docs" / page).is_file() and f"docs/{page}" in text, page

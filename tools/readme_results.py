@@ -1,6 +1,6 @@
-"""Regenerate the README's result tables from the committed run under ``results/``.
+"""Regenerate the result tables of the README and of the docs pages from the committed runs under ``results/``.
 
-    python -m tools.readme_results          # rewrite the generated blocks of README.md in place
+    python -m tools.readme_results          # rewrite the generated blocks of README.md and docs/*.md in place
     python -m tools.readme_results --check  # exit 1 if a block differs from its source (what the tests run)
 
 A generated block is delimited by ``<!-- generated from results/<...>/summary.md -->`` (or a learning-curve study,
@@ -140,25 +140,35 @@ def regenerate(text: str, root: Path = ROOT) -> str:
     return BLOCK.sub(lambda m: m.group(1) + render(m.group("source"), root) + m.group(4), text)
 
 
+def pages(root: Path = ROOT) -> list[Path]:
+    """The pages that hold generated blocks: the README and every docs page that has one."""
+    found = [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+    return [p for p in found if p.is_file() and BLOCK.search(p.read_text())]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="report stale blocks instead of rewriting them")
-    parser.add_argument("--readme", default=str(ROOT / "README.md"))
+    parser.add_argument("--root", default=str(ROOT), help="the repository: sources are relative to it")
+    parser.add_argument("--page", action="append", help="a page to regenerate (default: every page with a block)")
     args = parser.parse_args(argv)
-    readme = Path(args.readme)
-    text = readme.read_text()
-    if not BLOCK.search(text):
-        print(f"{readme}: no generated block", file=sys.stderr)
-        return 1
-    new = regenerate(text, readme.parent)  # sources are relative to the README's folder
-    if args.check:
-        stale = [m.group("source") for m, n in zip(BLOCK.finditer(text), BLOCK.finditer(new)) if m.group(0) != n.group(0)]
-        if stale:
-            print(f"{readme}: stale blocks from {', '.join(stale)}; run python -m tools.readme_results", file=sys.stderr)
+    root = Path(args.root)
+    targets = [Path(p) for p in args.page] if args.page else pages(root)
+    stale_pages = 0
+    for page in targets:
+        text = page.read_text()
+        if not BLOCK.search(text):
+            print(f"{page}: no generated block", file=sys.stderr)
             return 1
-        return 0
-    readme.write_text(new)
-    return 0
+        new = regenerate(text, root)
+        if args.check:
+            stale = [m.group("source") for m, n in zip(BLOCK.finditer(text), BLOCK.finditer(new)) if m.group(0) != n.group(0)]
+            if stale:
+                print(f"{page}: stale blocks from {', '.join(stale)}; run python -m tools.readme_results", file=sys.stderr)
+                stale_pages += 1
+        else:
+            page.write_text(new)
+    return 1 if stale_pages else 0
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ class Suite:
     published_sizes: ClassVar[tuple[int, int] | None] = None  # (train, test) of the real data (``--plan``, paper scale)
 
     scales: dict[str, SuiteScale]
+    data_seed: int = 0  # seeds the data's builders and the subsets a scale takes (``shrink``)
 
     def load_data(self, data_root: str | None, *, download: bool = False
                   ) -> tuple[MultimodalDataset, MultimodalDataset, dict]:

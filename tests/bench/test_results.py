@@ -40,6 +40,28 @@ def test_a_quick_run_writes_a_valid_results_file_with_every_table_number(quick_r
     assert run["metrics"] == record["metrics"]  # every seed's values, under the same names
 
 
+def test_one_spelling_per_metric_across_records_csvs_results_and_tables(quick_run):
+    """Every number has one name (``bench.metrics.names``): the records' keys are the names in every CSV, in
+    results.json's runs and table cells, and in the tables' columns; nothing else names a metric."""
+    import glob
+
+    _, out = quick_run
+    root = out / "polymnist"
+    records = [json.loads(open(p).read()) for p in sorted(glob.glob(str(root / "runs" / "quick" / "*.json")))]
+    names = {k for r in records for k in r["metrics"]}
+    efficiency = {k for r in records for k in r["efficiency"]}  # the cost table's names, from the records too
+    assert names and all(METRIC_KEY.fullmatch(k) for k in names)
+    document = json.loads((root / "results.json").read_text())
+    assert {k for run in document["runs"] for k in run["metrics"]} == names
+    cells = {c["metric"] for cells in document["tables"].values() for c in cells}
+    csvs = {m for path in root.glob("*.csv") for m in pd.read_csv(path).metric}
+    assert cells == csvs and cells <= names | efficiency
+    assert {c["metric"] for c in document["tables"]["summary"]} <= names
+    for name in names:  # no other spelling of a number: e.g. "k1" or "coh_k1" beside "coherence_k1"
+        short = name.removeprefix("coherence_")
+        assert name == short or not {short, f"coh_{short}"} & (cells | names)
+
+
 def test_results_api_views(quick_run):
     _, out = quick_run
     results = Results.load(out / "polymnist" / "results.json")

@@ -5,7 +5,8 @@ import json
 
 from bench.config import RunConfig
 from bench.interface import DataSpec, build_model
-from bench.versions import FINGERPRINTS, code_version, components, current, source_digest, stale
+from bench.interface import code_version
+from bench.versions import FINGERPRINTS, components, current, source_digest, stale
 from tests.specs import suite_spec
 
 

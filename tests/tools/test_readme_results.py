@@ -1,17 +1,21 @@
-"""The README's result tables are generated from the committed run under results/, never typed by hand."""
+"""The result tables of the README and the docs are generated from the committed runs under results/, never typed by
+hand."""
 
 import json
 
-from tools.readme_results import BLOCK, ROOT, main, regenerate
+from tools.readme_results import BLOCK, ROOT, main, pages, regenerate
 
 
-def test_readme_tables_match_the_committed_results():
-    text = (ROOT / "README.md").read_text()
-    sources = [m.group("source") for m in BLOCK.finditer(text)]
-    assert "results/polymnist/summary.md" in sources
+def test_readme_and_docs_tables_match_the_committed_results():
+    assert {p.name for p in pages()} >= {"README.md", "study.md", "speed.md"}
+    sources = []
+    for page in pages():
+        text = page.read_text()
+        sources += [m.group("source") for m in BLOCK.finditer(text)]
+        assert regenerate(text) == text, f"{page.name}'s tables differ from results/: run python -m tools.readme_results"
+    assert "results/polymnist/summary.md" in sources and "results/learning_curves/polymnist.json" in sources
     for source in sources:
         assert (ROOT / source).is_file(), f"{source} is not committed"
-    assert regenerate(text) == text, "README tables differ from results/: run python -m tools.readme_results"
 
 
 def test_a_stale_block_is_rewritten_from_its_source_and_reported(tmp_path, capsys):
@@ -25,7 +29,8 @@ def test_a_stale_block_is_rewritten_from_its_source_and_reported(tmp_path, capsy
     assert "| mld | 0.412 |" in new and "0.999" not in new and new.startswith("Intro\n") and new.endswith("End\n")
     assert "classifiers 31 s; mld/seed0 train (computed) 300 s" in new
     assert regenerate(new, tmp_path) == new
-    assert main(["--check", "--readme", str(readme)]) == 1
+    page = ["--page", str(readme), "--root", str(tmp_path)]
+    assert main(["--check", *page]) == 1
     assert "stale blocks from results/s/summary.md" in capsys.readouterr().err
-    assert main(["--readme", str(readme)]) == 0 and readme.read_text() == new
-    assert main(["--check", "--readme", str(readme)]) == 0
+    assert main(page) == 0 and readme.read_text() == new
+    assert main(["--check", *page]) == 0

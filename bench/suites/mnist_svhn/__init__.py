@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from bench.data.dataset import MultimodalDataset
-from bench.registry import SUITES
+from bench.registry import register_suite
 from bench.suites import layouts
 from bench.suites.base import Suite, SuiteScale, standard_scales
 from bench.suites.mnist_svhn import presets  # noqa: F401  (registers the presets)
@@ -61,4 +61,4 @@ class MNISTSVHNSuite(Suite):
         return (self.n_modalities, self.data_seed, self.dm, self.stand_in_dm, self.data_version)
 
 
-SUITES.register(MNISTSVHNSuite.name)(MNISTSVHNSuite)
+register_suite(MNISTSVHNSuite)

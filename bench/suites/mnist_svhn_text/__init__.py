@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from bench.data.dataset import MultimodalDataset
-from bench.registry import SUITES
+from bench.registry import register_suite
 from bench.suites import layouts
 from bench.suites.base import Suite, SuiteScale, standard_scales
 from bench.suites.mnist_svhn import MNISTSVHNSuite
@@ -62,4 +62,4 @@ class MNISTSVHNTextSuite(Suite):
         return (self.n_modalities, self.data_seed, *self.pairs.data_params, self.data_version)
 
 
-SUITES.register(MNISTSVHNTextSuite.name)(MNISTSVHNTextSuite)
+register_suite(MNISTSVHNTextSuite)

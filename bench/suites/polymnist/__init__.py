@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from bench.data.dataset import MultimodalDataset
-from bench.registry import SUITES
+from bench.registry import register_suite
 from bench.suites import layouts
 from bench.suites.base import Suite, SuiteScale, standard_scales
 from bench.suites.polymnist import presets  # noqa: F401  (registers the presets)
@@ -53,4 +53,4 @@ class PolyMNISTSuite(Suite):
         return (self.n_modalities, self.data_seed, self.data_version)
 
 
-SUITES.register(PolyMNISTSuite.name)(PolyMNISTSuite)
+register_suite(PolyMNISTSuite)
