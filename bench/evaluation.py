@@ -15,7 +15,7 @@ from bench.measure import measured
 from bench.metrics.generation import generation_pass
 from bench.metrics.names import metric_key
 from bench.metrics.quality import FeatureCollector, RealFeatures
-from bench.metrics.registry import LabelContext, label_metrics, metrics_identity
+from bench.metrics.registry import LabelContext, LabelMetric, label_metrics, metrics_identity
 from bench.precision import MixedPrecisionModel, amp_key
 from bench.prepare import Prepared
 from bench.store import stable_hash
@@ -25,21 +25,21 @@ EVALUATION_VERSION = 5  # in the evaluation key: raise it with any change that c
 
 @dataclass
 class Consumers:
-    """What reads one generation pass: a counter per label metric (by name) and a feature collector per feature
+    """What reads one generation pass: each label metric with its counter, and a feature collector per feature
     space (by name)."""
 
-    label: dict[str, Any]
+    label: list[tuple[LabelMetric, Any]]
     quality: dict[str, FeatureCollector]
 
     def all(self) -> list:
-        return [*self.label.values(), *self.quality.values()]
+        return [*(counter for _, counter in self.label), *self.quality.values()]
 
     def results(self, n_test: int, n_joint: int, real: Mapping[str, Mapping[str, RealFeatures]]) -> dict:
         """Every metric's numbers under their keys (``bench.metrics.names``), each label metric's detail and each
         feature space's quality detail, once the pass is over."""
         metrics, details = {}, {}
-        for metric in label_metrics():
-            values, details[metric.name] = metric.read(self.label[metric.name], n_test, n_joint)
+        for metric, counter in self.label:
+            values, details[metric.name] = metric.read(counter, n_test, n_joint)
             metrics.update({metric_key(metric.name, condition): v for condition, v in values.items()})
         quality = {space: collector.result(space, real[space]) for space, collector in self.quality.items()}
         for result in quality.values():
@@ -50,7 +50,7 @@ class Consumers:
 def consumers(context: LabelContext, spaces: Mapping[str, tuple[Mapping, str]]) -> Consumers:
     """Fresh consumers of one pass: every registered label metric's counter built from ``context``, and a feature
     collector for each feature space (``spaces``: name -> (extractor per modality, identity))."""
-    return Consumers({metric.name: metric.counter(context) for metric in label_metrics()},
+    return Consumers([(metric, metric.counter(context)) for metric in label_metrics()],
                      {space: FeatureCollector(context.modalities, extractors) for space, (extractors, _) in spaces.items()})
 
 

@@ -125,7 +125,6 @@ class MultimodalModel(Protocol):
     def load_state_dict(self, state: Mapping[str, Any]) -> Any: ...
 
 
-@runtime_checkable
 class SubsetGenerator(Protocol):
     """Optional, for speed: ``generate_subsets`` natively, with the contract of ``bench.interface.generate_subsets``
     (which falls back to ``generate`` on the expanded rows for a model without it)."""
@@ -134,7 +133,6 @@ class SubsetGenerator(Protocol):
                          generator: torch.Generator | None = None) -> dict[str, Tensor]: ...
 
 
-@runtime_checkable
 class PlannedTraining(Protocol):
     """Optional, for ``--plan``: the optimiser steps of each training stage (as named to the monitor) on
     ``n_train`` tuples."""
@@ -142,7 +140,6 @@ class PlannedTraining(Protocol):
     def planned_steps(self, n_train: int) -> dict[str, int]: ...
 
 
-@runtime_checkable
 class IterativeSampler(Protocol):
     """Optional, for the efficiency table and ``--plan``: a model whose sampler calls its network
     ``network_calls_per_sample`` times per sample, and the same model (weights shared) sampling with ``steps``
