@@ -258,7 +258,8 @@ def coherence_column(condition: str, header: str, *, group: str = "Coherence") -
 
 def by_size_columns(n_modalities: int, prefix: str = "") -> list[Column]:
     """Joint coherence, then conditional coherence for k = 1..M-1 given modalities (targets not given), then
-    self-reconstruction (each modality reconstructed from itself alone); ``prefix`` starts every header."""
+    self-reconstruction (each modality reconstructed from itself alone). Headers "Joint", "k=K", "self"; with a
+    ``prefix`` (the summary's "Coh ") it starts each of them: "Coh joint", "Coh k=K", "Coh self"."""
     return ([coherence_column(JOINT, f"{prefix}joint" if prefix else "Joint")]
             + [coherence_column(given(k), f"{prefix}k={k}") for k in range(1, n_modalities)]
             + [coherence_column(SELF, f"{prefix}self")])
