@@ -23,8 +23,9 @@ from typing import Callable
 
 from bench.errors import BenchError
 
-EpochHook = Callable[[str, int, int, float], None]
-"""``hook(stage, epoch, steps, loss)`` called after each finished epoch (e.g. to evaluate a learning curve)."""
+EpochHook = Callable[[str, int, int, float, "float | None"], None]
+"""``hook(stage, epoch, steps, loss, seconds)`` called after each finished epoch (e.g. to score the model during its
+training, ``bench.probes``); ``seconds`` is the stage's training time so far, None when the model does not say."""
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,15 @@ class TrainingMonitor:
         """Continue ``stage`` from a checkpoint: its epoch losses so far become the start of its curve."""
         self.curves[stage] = [float(v) for v in losses]
 
-    def epoch_end(self, stage: str, epoch: int, steps: int, loss: float, *, settled_from: int = 0) -> None:
+    def epoch_end(self, stage: str, epoch: int, steps: int, loss: float, *, settled_from: int = 0,
+                  seconds: float | None = None) -> None:
         """Record the mean loss of epoch ``epoch`` (0-based) of ``stage`` after ``steps`` optimiser steps in all;
-        ``settled_from`` is the first epoch whose objective no longer changes (0 without a schedule)."""
+        ``settled_from`` is the first epoch whose objective no longer changes (0 without a schedule); ``seconds``
+        the stage's training time so far (for the hook)."""
         curve = self.curves.setdefault(stage, [])
         curve.append(float(loss))
         bad = self.rule.divergence(curve, settled_from)
         if bad is not None:
             raise Diverged(self.model, stage, bad, curve[bad], {k: list(v) for k, v in self.curves.items()})
         if self.hook is not None:
-            self.hook(stage, epoch, steps, float(loss))
+            self.hook(stage, epoch, steps, float(loss), seconds)

@@ -16,35 +16,41 @@ from bench.logs import LOG
 from bench.measure import measured
 from bench.overrides import parse_overrides
 from bench.precision import amp_key, autocast
+from bench.probes import ProbeConfig, ProbePlan
 from bench.request import checkpoint_paths
 from bench.store import Store, stable_hash
 
 
-def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, data_key: str, store: Store, device):
+def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, data_key: str, store: Store, device,
+                probes: ProbePlan | None = None):
     """Fit model ``name`` with ``seed`` (or load its cached weights, or its ``--checkpoint``) and return it in eval
-    mode on ``device``, with its record (training record, config, measured cost, provenance) and whether it came
-    from the cache. With ``--export`` the weights are exported too (``bench.exports``)."""
+    mode on ``device``, with its record (training record with its ``probes`` points, config, measured cost,
+    provenance) and whether it came from the cache. With ``--export`` the weights are exported too
+    (``bench.exports``)."""
     model = build_model(name, spec, cfg.scale, parse_overrides(cfg.overrides).get(name, ()))
     checkpoint = checkpoint_paths(cfg).get(name)
     if checkpoint is not None:
         return load_checkpoint(model, name, seed, checkpoint, data_key, device)
     model_cfg = model.cfg
-    key = model_key(model, name, data_key, seed, cfg, spec)
+    key = model_key(model, name, data_key, seed, cfg, spec, None if probes is None else probes.config)
     stage_cache = model_stage_cache(store, data_key, cfg, device, spec)
 
     def fit() -> tuple[dict, dict]:
         checkpoint = stage_checkpointer(store.root, "models", key, every_minutes=cfg.checkpoint_minutes,
                                         keep=cfg.keep_checkpoints)
+        probe = None if probes is None else probes.probe(model, seed=seed,
+                                                         saved=checkpoint.path.with_suffix(".points.json"))
         try:
             with autocast(cfg, device):
                 record = model.fit(train, seed=seed, device=device, progress=cfg.progress, cache=stage_cache,
-                                   monitor=TrainingMonitor(name), checkpoint=checkpoint)
+                                   monitor=TrainingMonitor(name, hook=probe), checkpoint=checkpoint)
         except Diverged:  # a diverged training is not resumed: its checkpoints (and its sub-stages') go
-            for path in checkpoint.path.parent.glob(f"{checkpoint.path.stem}*.ckpt"):
+            for path in checkpoint.path.parent.glob(f"{checkpoint.path.stem}*"):
                 path.unlink(missing_ok=True)
             raise
-        return model.state_dict(), {"train": dataclasses.asdict(record), "config": dataclasses.asdict(model_cfg),
-                                    "seed": seed, "amp": cfg.amp}
+        train_record = {**dataclasses.asdict(record), "probes": [] if probe is None else probe.finished(record.seconds)}
+        return model.state_dict(), {"train": train_record, "config": dataclasses.asdict(model_cfg), "seed": seed,
+                                    "amp": cfg.amp}
 
     state, record = store.cached_torch("models", key, measured(fit, device), label=f"{name} seed {seed}: training")
     check_finite(name, record["train"])  # models that do not report to the monitor
@@ -76,11 +82,12 @@ def load_checkpoint(model, name: str, seed: int, path: str, data_key: str, devic
                    "stage": "checkpoint"}
 
 
-def model_key(model, name: str, data_key: str, seed: int, cfg: RunConfig, spec: DataSpec) -> str:
+def model_key(model, name: str, data_key: str, seed: int, cfg: RunConfig, spec: DataSpec,
+              probes: ProbeConfig | None = None) -> str:
     """The trained model's cache key: its name, data, config, seed, precision, code version
-    (``bench.interface.code_version``) and the suite's networks version."""
+    (``bench.interface.code_version``), the suite's networks version, and the probes its record holds."""
     return stable_hash("model", name, data_key, model.cfg, seed, *amp_key(cfg), code_version(type(model)),
-                       *networks_key(spec))
+                       *networks_key(spec), *(() if probes is None else probes.key()))
 
 
 def networks_key(spec: DataSpec) -> tuple:

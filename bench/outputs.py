@@ -7,7 +7,7 @@ from __future__ import annotations
 from bench.metrics.features import SPACE_DESCRIPTIONS
 from bench.metrics.frechet import fd_label
 from bench.metrics.registry import feature_metrics, label_metrics
-from bench.plots import plot_by_size, plot_loss_curves, write_report
+from bench.plots import plot_by_size, plot_loss_curves, plot_probes, write_report
 from bench.results import results_document
 from bench.store import save_json
 from bench.tables import (
@@ -99,6 +99,11 @@ def write_outputs(prep, records: list[dict]) -> tuple[str, dict]:
             f"the process held when the stage began) of training (as recorded when the model was trained) and of "
             f"evaluation (every metric).",
         ))
+    compute = plot_probes(healthy, out / "plots" / "coherence_vs_compute.png", chance=context.chance,
+                          title=f"{context.title}: coherence against compute ({cfg.scale} scale, scored during training "
+                          "on held-out test tuples)")
+    if compute is not None:
+        figures.append(("Coherence against compute: every model scored during its training", compute))
     figures.append(("Training loss per epoch of every stage", plot_loss_curves(
         records, out / "plots" / "loss_curves.png",
         title=f"{context.title}: training loss per epoch ({cfg.scale} scale)")))

@@ -16,11 +16,14 @@ from bench.executors import EXECUTORS, Work
 from bench.health import Diverged
 from bench.interface import IterativeSampler, ability
 from bench.logs import LOG, configure
+from bench.metrics.registry import LabelContext
 from bench.model_stage import train_model
 from bench.outputs import write_outputs
 from bench.plots import save_sample_grid
 from bench.prepare import Prepared, prepare
+from bench.probes import ProbePlan
 from bench.store import provenance, save_json
+from bench.training_status import training_status
 
 
 class TrainingWarning(UserWarning):
@@ -35,7 +38,8 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
     cfg, device = prep.cfg, prep.device
     path = prep.out / "runs" / cfg.scale / f"{name}-seed{seed}.json"
     try:
-        model, model_record = train_model(name, prep.spec, cfg, seed, prep.train, prep.data_key, prep.store, device)
+        model, model_record = train_model(name, prep.spec, cfg, seed, prep.train, prep.data_key, prep.store, device,
+                                          probes=probe_plan(prep))
     except Diverged as err:
         warnings.warn(f"{err} -- its row will read 'diverged'; the other models still run", TrainingWarning, 2)
         record = {"suite": prep.suite.name, "scale": cfg.scale, "model": name, "seed": seed, "status": "diverged",
@@ -43,6 +47,15 @@ def run_one(prep: Prepared, name: str, seed: int) -> dict:
         save_json(record, path)
         return record
     return score(prep, name, seed, model, model_record)
+
+
+def probe_plan(prep: Prepared) -> ProbePlan:
+    """The probes of this run's trainings (``bench.probes``): the scale's config, the test set, the classifiers and,
+    for FD-clf, the classifier features of the real test images."""
+    extractors = prep.spaces.get("clf", ({}, None))[0]
+    context = LabelContext(tuple(prep.spec.modalities), prep.clfs, prep.test.specs, prep.device, prep.suite.n_classes)
+    return ProbePlan(prep.scale.probe, len(prep.train), prep.test, context,
+                     {m: (extractor, prep.real["clf"][m]) for m, extractor in extractors.items()})
 
 
 def score(prep: Prepared, name: str, seed: int, model, model_record: dict) -> dict:
@@ -67,6 +80,8 @@ def score(prep: Prepared, name: str, seed: int, model, model_record: dict) -> di
         "metrics": evaluation["metrics"],
         "counts": evaluation["counts"],
         "curves": model_record["train"].get("curves") or {name: model_record["train"]["losses"]},
+        "probes": model_record["train"].get("probes", []),
+        "training": training_status(model_record["train"].get("probes", [])),
         "details": evaluation["details"],
         "quality": evaluation["quality"],
         "quality_unavailable": prep.unavailable,

@@ -14,6 +14,8 @@ Each stage is probed on the chosen device and extrapolated linearly:
   joint sample of one chunk times n_joint, and the scoring of one (subset, target) feature set against N random
   real features times the number of sets; a diffusion sampler is timed at two small
   numbers of network calls and extrapolated linearly to its own (an MLD sampler at the paper scale makes 2,410);
+- scores during training (``bench.probes``): added to each training, as the predicted evaluation scaled by the
+  rows the probes generate (``probes_estimate``);
 - real features: every extractor on one batch, scaled to N (or on all N when that is cheap); data: measured.
 
 A stage whose result is cached in ``<out>/cache`` is predicted at 0 s. At the paper scale on the embedded
@@ -174,7 +176,7 @@ def fit_probe(name: str, spec: DataSpec, cfg, subset: MultimodalDataset, device)
     """(epoch-end stamps, start time, peak MB) of a ``PROBE_EPOCHS``-epoch fit of model ``name`` on ``subset``."""
     probe = MODELS.get(name)(spec, with_epochs(cfg, PROBE_EPOCHS))
     events: list[tuple[str, int, float]] = []
-    monitor = TrainingMonitor(name, hook=lambda stage, epoch, steps, loss: events.append((stage, steps, time.perf_counter())))
+    monitor = TrainingMonitor(name, hook=lambda stage, epoch, steps, loss, seconds: events.append((stage, steps, time.perf_counter())))
     with StageCost(device) as cost:
         start = time.perf_counter()
         probe.fit(subset, seed=0, device=device, progress=False, monitor=monitor)
@@ -266,6 +268,16 @@ def probe_evaluation(model, spaces: dict, clfs: dict, test: MultimodalDataset, n
     return seconds, peak_mb, f"{tuples} tuples, {samples} joint samples{sampler}, 1 of {sets} feature sets per space"
 
 
+def probes_estimate(eval_seconds: float, scale, n_modalities: int, n_test: int) -> float:
+    """Seconds of the scores taken during one training (``bench.probes``), from the predicted evaluation's: each of
+    the ``scale.probe`` points generates every modality from each single one and draws as many joint samples, for
+    n tuples, n (M + 1) rows against the evaluation's n_test (2^M - 1) + n_joint."""
+    n = min(scale.probe.tuples, n_test)
+    n_joint = n_test if scale.n_joint is None else scale.n_joint
+    share = n * (n_modalities + 1) / (n_test * (2**n_modalities - 1) + n_joint)
+    return len(scale.probe.fractions) * share * eval_seconds
+
+
 def probe_scoring(extractors: dict, n: int, device) -> float:
     """Seconds to score one generated feature set of ``n`` rows against ``n`` real ones (FD, precision/recall,
     density/coverage), on random features of the extractors' width."""
@@ -338,14 +350,16 @@ def make_plan(cfg: RunConfig, *, progress: Callable[[str], None] = lambda _: Non
     for name in names:
         model = build_model(name, spec, cfg.scale, parse_overrides(cfg.overrides).get(name, ()))
         train_estimate = eval_estimate = None
+        trainings = []  # this model's uncached trainings, which the probes during training add to
         for seed in seeds:
-            key = model_key(model, name, data_key, seed, cfg, spec)
+            key = model_key(model, name, data_key, seed, cfg, spec, scale.probe)
             if cached("models", key):
                 stages.append(StageEstimate(f"{name} seed {seed}: training", 0.0, note="cached"))
             else:
                 if train_estimate is None:
                     progress(f"probing {name}'s training")
                     train_estimate = probe_training(model, name, spec, train, n_train, device)
+                trainings.append(len(stages))
                 stages.append(StageEstimate(f"{name} seed {seed}: training", *train_estimate))
             if cached("evaluations", evaluation_key(key, clf_key, spaces, n_test, scale, seed, cfg)):
                 stages.append(StageEstimate(f"{name} seed {seed}: evaluation", 0.0, note="cached"))
@@ -355,4 +369,9 @@ def make_plan(cfg: RunConfig, *, progress: Callable[[str], None] = lambda _: Non
                 model.to(device).eval()
                 eval_estimate = probe_evaluation(model, spaces, clfs, test, n_test, scale, device, suite.n_classes)
             stages.append(StageEstimate(f"{name} seed {seed}: evaluation", *eval_estimate))
+        if eval_estimate is not None:
+            extra = probes_estimate(eval_estimate[0], scale, len(spec.modalities), n_test)
+            for i in trainings:
+                stages[i] = dataclasses.replace(stages[i], seconds=stages[i].seconds + extra,
+                                                note=f"{stages[i].note}; + {extra:.0f} s of scores during training")
     return Plan(str(device), n_train, n_test, sizes, stages, time.perf_counter() - began)

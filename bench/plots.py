@@ -99,6 +99,43 @@ def plot_by_size(
     return save_figure(fig, path, dpi=120)
 
 
+PROBE_PANELS = (("k1", "coherence given 1 modality", True), ("joint", "joint coherence", False),
+                ("fd_clf", "FD-clf, joint samples (↓)", False))  # (key, label, chance line: 1/K)
+
+
+def plot_probes(records: list[dict], path: Path, *, title: str, chance: float | None = None) -> Path | None:
+    """A PNG at ``path`` of every model's probe points (``record["probes"]``, ``bench.probes``): k = 1 coherence
+    against the optimiser steps of the probed stage, then k = 1, joint coherence and FD-clf against the whole
+    training's seconds; one line per (model, seed), one colour and marker per model. None when no record has
+    points."""
+    with_points = [r for r in records if r.get("probes")]
+    if not with_points:
+        return None
+    styles = model_styles({r["model"] for r in records})
+    panels = [p for p in PROBE_PANELS if any(p[0] in q for r in with_points for q in r["probes"])]
+    fig, axes = plt.subplots(1, 1 + len(panels), figsize=(4.3 * (1 + len(panels)), 3.6), squeeze=False)
+    axes = axes[0]
+    for r in sorted(with_points, key=lambda r: (r["model"], r["seed"])):
+        points, style = r["probes"], styles[r["model"]]
+        label = r["model"] if r["seed"] == min(q["seed"] for q in with_points if q["model"] == r["model"]) else None
+        axes[0].plot([p["steps"] for p in points], [p["k1"] for p in points], label=label, **style)
+        for ax, (key, _, _) in zip(axes[1:], panels):
+            ax.plot([p["total_seconds"] for p in points], [p.get(key, math.nan) for p in points], **style)
+    axes[0].set(xlabel="optimiser steps (last stage)", ylabel="coherence given 1 modality")
+    for ax, (_, ylabel, _) in zip(axes[1:], panels):
+        ax.set(xlabel="training seconds", ylabel=ylabel)
+    for ax, (key, _, chance_line) in zip(axes, (PROBE_PANELS[0], *panels)):
+        if key != "fd_clf":
+            ax.set_ylim(0.0, 1.0)
+        if chance_line and chance is not None:
+            ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance ({chance:.2g})")
+    axes[0].legend(fontsize="small", frameon=False)
+    fig.suptitle(title)
+    sns.despine(fig)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
+
+
 def plot_loss_curves(records: list[dict], path: Path, *, title: str) -> Path:
     """A PNG at ``path`` with one panel per model: the mean loss per epoch of every training stage of every seed
     (``record["curves"]``; log scale when all are positive), and a cross where a stage diverged."""

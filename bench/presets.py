@@ -15,20 +15,24 @@ from typing import Any, Mapping
 from bench.errors import BenchError
 from bench.registry import MODELS
 
-SCALES = ("quick", "default", "paper")
+SCALES = ("quick", "default", "converged", "paper")
+REQUIRED_SCALES = ("quick", "default", "paper")  # every preset gives these
+CONVERGED = "converged"  # optional: the small-scale reference trained to its plateau (docs/study.md); it runs the
+# models that have a preset for it
 
 _PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
 
 
 def register_presets(suite: str, model: str, presets: Mapping[str, Mapping[str, Any]]) -> None:
     """``presets[scale]``: the config values of model ``model`` on suite ``suite`` at each scale, over the config's
-    field defaults. Every scale must be given (an empty dict: the defaults). Registering the same presets twice is a
-    no-op; different ones for a registered (suite, model) are refused."""
-    missing, unknown = sorted(set(SCALES) - set(presets)), sorted(set(presets) - set(SCALES))
+    field defaults. Every scale of ``REQUIRED_SCALES`` must be given (an empty dict: the defaults), ``converged``
+    may be. Registering the same presets twice is a no-op; different ones for a registered (suite, model) are
+    refused."""
+    missing, unknown = sorted(set(REQUIRED_SCALES) - set(presets)), sorted(set(presets) - set(SCALES))
     if missing or unknown:
         raise ValueError(f"presets of {model} on {suite}: missing scales {missing}, unknown scales {unknown}; "
-                         f"give one dict per scale of {SCALES}")
-    values = {scale: dict(presets[scale]) for scale in SCALES}
+                         f"give one dict per scale of {REQUIRED_SCALES} (and optionally {CONVERGED})")
+    values = {scale: dict(presets[scale]) for scale in SCALES if scale in presets}
     if _PRESETS.get((suite, model), values) != values:
         raise ValueError(f"{model} already has other presets on suite {suite}")
     _PRESETS[suite, model] = values
@@ -41,8 +45,10 @@ def models_with_presets(suite: str) -> set[str]:
 
 def suite_models(suite: str, scale: str | None = None) -> tuple[str, ...]:
     """The registered models with a preset on ``suite`` (``bench.presets``) and, given ``scale``, tagged with that
-    scale, by name."""
+    scale (at ``converged``: those with a preset for it), by name."""
     members = models_with_presets(suite)
+    if scale == CONVERGED:
+        return tuple(name for name in MODELS.names() if name in members and CONVERGED in _PRESETS[suite, name])
     return tuple(
         name for name in MODELS.names()
         if name in members and (scale is None or scale in MODELS.tags(name).get("scales", ()))
@@ -59,6 +65,10 @@ def preset(suite: str, model: str, scale: str, config: type) -> dict[str, Any]:
 
         load_builtins()  # the built-in suites register their presets on import
     if (suite, model) in _PRESETS:
+        if scale not in _PRESETS[suite, model]:
+            raise BenchError(f"model {model} has no {scale} preset on suite {suite}",
+                             f"run the {scale} scale with the models that have one "
+                             f"({', '.join(suite_models(suite, scale)) or 'none'}), or register one")
         return dict(_PRESETS[suite, model][scale])
     if not dataclasses.fields(config):
         return {}

@@ -65,7 +65,9 @@ def run_entry(record: dict, scale: str) -> dict:
         entry.update(counts=record["counts"], stages=record["stages"],
                      efficiency={k: finite(v) if not isinstance(v, str) else v for k, v in record["efficiency"].items()},
                      model_key=record["model_record"]["key"], evaluation_key=record["evaluation_key"],
-                     overrides=record.get("overrides", []), provenance=record["metrics_provenance"])
+                     overrides=record.get("overrides", []), provenance=record["metrics_provenance"],
+                     probes=[{k: finite(v) for k, v in p.items()} for p in record.get("probes", [])],
+                     training=record.get("training", {"status": "unknown"}))
     else:
         entry["failure"] = {k: finite(v) if isinstance(v, float) else v for k, v in record["failure"].items()
                             if k != "curves"}
@@ -81,6 +83,7 @@ def table_rows(stats: pd.DataFrame) -> list[dict]:
             "model": row["model"], "metric": row["metric"], "mean": finite(row["mean"]),
             "std": finite(row["std"]), "n": int(row["n"]), "at_chance": bool(row["at_chance"]),
             "p_chance": finite(row["p_chance"]), "flag": row["flag"] or "", "status": row["status"],
+            "training": row.get("training") or "",
         })
     return rows
 

@@ -132,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     what.add_argument("--fresh", action="store_true", help="recompute every stage, ignoring (and overwriting) the cache")
     what.add_argument(
+        "--no-estimate", action="store_true",
+        help="start without first estimating the run's duration (the default above the quick scale, about a minute)",
+    )
+    what.add_argument(
         "--plan", action="store_true",
         help="predict each stage's wall time and peak memory from a few measured steps on --device (about a minute), "
         "print the table and write <out>/<suite>/plan-<scale>.json, without running anything else",
@@ -259,6 +263,21 @@ def print_plan(cfg: RunConfig) -> int:
     return 0
 
 
+def log_estimate(cfg: RunConfig) -> None:
+    """Log how long the run should take on this machine (``bench.plan``, about a minute of probes), unless every
+    stage is cached."""
+    from bench.logs import LOG
+    from bench.plan import duration, make_plan
+
+    LOG.info("estimating the run's duration on this machine (--no-estimate skips this)")
+    plan = make_plan(cfg)
+    if plan.total - plan.stages[0].seconds < 1:
+        return
+    slowest = sorted((s for s in plan.stages if s.seconds >= 1), key=lambda s: -s.seconds)[:3]
+    LOG.info("estimate: this run should take about %s on %s (%s; --plan shows every stage)", duration(plan.total),
+             plan.device, ", ".join(f"{s.stage} {duration(s.seconds)}" for s in slowest))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -286,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         LOG.info("mm-bench %s (log: %s)", " ".join(argv if argv is not None else sys.argv[1:]), log_file)
         if args.plan:
             return print_plan(cfg)
+        if cfg.scale != "quick" and not args.no_estimate:
+            log_estimate(cfg)
         results = run_suite(cfg)
     except BenchError as err:
         if log_file is None:  # the log is not open yet: a bad flag or --out

@@ -13,6 +13,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.store import save_text
+from bench.training_status import RISE, RISING, status_text
 
 
 CHANCE_P = 0.01  # a proportion is "at chance" unless a one-sided binomial test rejects chance at this level
@@ -25,7 +26,10 @@ LEGEND = (
     "runner-up's; with one seed and no binomial count (e.g. FD) nothing is bold. (chance): not above chance by a "
     f"one-sided binomial test at p < {CHANCE_P} on the pooled test tuples (chance 1/K for K classes; for joint "
     "coherence, the agreement of independent classifiers with the joint samples' class shares). (collapsed): the "
-    f"joint samples' most frequent class takes more than {COLLAPSE_SHARE:.0%} of them (mean over modalities)"
+    f"joint samples' most frequent class takes more than {COLLAPSE_SHARE:.0%} of them (mean over modalities). "
+    f"Training: {RISING} when the coherence given one modality, scored on held-out test tuples during training, rose "
+    f"by more than {RISE} over the last quarter of the training (more training could reorder the row; it is never "
+    "bold), converged otherwise"
 )
 
 
@@ -143,15 +147,17 @@ def summarize(records: list[dict], columns: list[Column]) -> pd.DataFrame:
     """Long form, one row per (model, metric) aggregated over seeds: ``mean``, ``std`` (sample std, ddof = 1; NaN
     for one seed), ``n`` (seeds); for proportions the pooled ``trials``, and the interval ``lo``..``hi`` that decides
     bolding (module ``LEGEND``); for coherences the ``chance`` level, the binomial test's ``p_chance`` and
-    ``at_chance``; ``flag`` ("collapsed" or ""); and ``status`` ("ok" or the failure, whose rows hold no numbers)."""
+    ``at_chance``; ``flag`` ("collapsed" or ""); ``status`` ("ok" or the failure, whose rows hold no numbers); and
+    ``training`` (``bench.training_status.status_text`` of the runs' ``training``: "converged", "still rising ...",
+    or "" when unknown)."""
     by_model: dict[str, list[dict]] = {}
     for r in records:
         by_model.setdefault(r["model"], []).append(r)
     rows = []
     for model, runs in by_model.items():
-        status = status_of(runs)
+        status, training = status_of(runs), status_text([r.get("training", {}) for r in runs])
         for c in columns:
-            row = {"model": model, "metric": c.key, "n": len(runs), "status": status}
+            row = {"model": model, "metric": c.key, "n": len(runs), "status": status, "training": training}
             if status == "ok":
                 row.update(_aggregate([_number(r["metrics"][c.key]) for r in runs], runs, c))
             rows.append(row)
@@ -161,9 +167,10 @@ def summarize(records: list[dict], columns: list[Column]) -> pd.DataFrame:
             long[name] = math.nan
     long["at_chance"] = long.get("at_chance", pd.Series(False, index=long.index)).fillna(False).astype(bool)
     long["flag"] = long.get("flag", pd.Series("", index=long.index)).fillna("")
+    long["training"] = long.get("training", pd.Series("", index=long.index)).fillna("")
     order = {c.key: i for i, c in enumerate(columns)}
     long = long[["model", "metric", "mean", "std", "n", "trials", "chance", "p_chance", "at_chance", "lo", "hi", "flag",
-                 "status"]]
+                 "status", "training"]]
     return long.sort_values(["model", "metric"], key=lambda s: s.map(order) if s.name == "metric" else s).reset_index(drop=True)
 
 
@@ -217,15 +224,15 @@ def cell_text(row, digits: int) -> str:
 
 
 def best_models(stats: pd.DataFrame, column: Column) -> set[str]:
-    """The model whose mean is the best in ``column``, if it is above chance and separated from the runner-up (its
-    interval ``lo``..``hi`` does not overlap the runner-up's); else none. None for a column without a direction,
+    """The model whose mean is the best in ``column``, if it is above chance, not still rising in training and
+    separated from the runner-up (its interval ``lo``..``hi`` does not overlap the runner-up's); else none. None for a column without a direction,
     with fewer than two models, or a tie."""
     rows = stats[(stats.metric == column.key) & (stats.status == "ok")].dropna(subset=["mean"])
     if column.higher_is_better is None or len(rows) < 2:
         return set()
     ranked = rows.sort_values("mean", ascending=not column.higher_is_better)
     best, runner = ranked.iloc[0], ranked.iloc[1]
-    if best["at_chance"] or best["mean"] == runner["mean"]:
+    if best["at_chance"] or best["mean"] == runner["mean"] or str(best["training"]).startswith(RISING):
         return set()
     separated = best["lo"] > runner["hi"] if column.higher_is_better else best["hi"] < runner["lo"]
     return {best["model"]} if separated else set()  # NaN bounds compare False: no interval, no bold
@@ -236,7 +243,8 @@ def pivot(
 ) -> pd.DataFrame:
     """One row per model, one column per metric, cells ``cell_text`` with the separated best cell per column written
     through ``bold`` (a format string; "{}" for none); then ``constant`` columns (header -> the text of every cell,
-    e.g. "unavailable"); the number of seeds; and a "status" column when some model failed (its cells read "—")."""
+    e.g. "unavailable"); the number of seeds; a "training" column when some model's training status is known; and a
+    "status" column when some model failed (its cells read "—")."""
     table = pd.DataFrame(index=sorted(stats.model.unique()))
     for column in columns:
         rows = stats[stats.metric == column.key].set_index("model")
@@ -247,6 +255,9 @@ def pivot(
     for header, text in (constant or {}).items():
         table[header] = text
     table["seeds"] = stats.groupby("model")["n"].max()
+    training = stats.groupby("model")["training"].first()
+    if (training != "").any():
+        table["training"] = training.replace("", "—")
     status = stats.groupby("model")["status"].first()
     if (status != "ok").any():
         table["status"] = status

@@ -24,7 +24,8 @@ from bench.health import TrainingMonitor
 @dataclass
 class TrainLog:
     """A stage's training so far: the mean loss per epoch (``losses``), the mean of each other named part per epoch
-    (``parts``), the batches stepped over (``steps``) and the wall time (``seconds``, resumed runs included)."""
+    (``parts``), the batches stepped over (``steps``) and the wall time (``seconds``, resumed runs included, the
+    monitor's epoch hook excluded)."""
 
     losses: list[float] = field(default_factory=list)
     parts: dict[str, list[float]] = field(default_factory=dict)
@@ -94,7 +95,9 @@ def train_epochs(
             log.steps += 1
         loss = log._end_epoch()
         bar.set_postfix(loss=f"{loss:.1f}")
-        monitor.epoch_end(stage, epoch, log.steps, loss, settled_from=settled_from)
+        ended = time.perf_counter()
+        monitor.epoch_end(stage, epoch, log.steps, loss, settled_from=settled_from, seconds=ended - start)
+        start += time.perf_counter() - ended  # the monitor's hook (e.g. a probe) is not training time
         checkpoint.maybe_save(epoch, lambda: {
             "state": state(), "losses": log.losses, "parts": log.parts, "steps": log.steps,
             "seconds": time.perf_counter() - start,

@@ -17,6 +17,14 @@ the last epoch), scores the model on ``--n-eval`` test tuples:
 
 Training seconds exclude the evaluations. Chance is 1 / (number of classes). Writes ``<out>/<suite>.json`` (config,
 points per model) and ``<out>/<suite>.png`` (loss, k1 and self against steps; k1 against seconds).
+
+    python -m benchmarks.learning_curves --from-run results/converged/polymnist [--seed 0] [--label converged]
+
+reads the same curves from a finished ``bench.run`` instead of training: every run scores its models during training
+(``bench.probes``: k1, self, joint coherence and FD-clf on held-out test tuples at fractions of the plan), and the
+records under ``<run>/runs/<scale>/`` hold those points. Each result then also states whether the curve has
+plateaued: ``plateau`` is k1 at the last point minus k1 at the first point at or past 75% of the training, at most
+0.02 for a plateau (``bench.training_status``).
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from bench.prepare import prepare
 from bench.plots import save_figure
 from bench.presets import suite_models
 from bench.store import provenance, save_json
+from bench.training_status import training_status
 
 
 @torch.no_grad()
@@ -71,7 +80,7 @@ def curve(prep, name: str, overrides, *, seed: int, every: int, n_eval: int, pro
     points: list[dict] = []
     clock = {"start": time.perf_counter(), "eval": 0.0, "last": {}}
 
-    def hook(stage: str, epoch: int, steps: int, loss: float) -> None:
+    def hook(stage: str, epoch: int, steps: int, loss: float, seconds: float | None) -> None:
         last = clock["last"].get(stage)
         final = epoch + 1 == (stage_epochs(model, stage))
         if last is not None and steps - last < every and not final:
@@ -150,6 +159,26 @@ def plot(results: list[dict], path: Path, *, title: str, chance: float) -> Path:
     return save_figure(fig, path, dpi=110)
 
 
+def from_run(root: Path, seed: int) -> tuple[dict, list[dict]]:
+    """(the run's results file, one learning curve per model) from a finished run's records of ``seed``, in the
+    format ``curve`` returns, each with its ``training`` status (``bench.training_status``)."""
+    document = json.loads((root / "results.json").read_text())
+    results = []
+    for run in document["runs"]:
+        if run["seed"] != seed or run.get("status", "ok") != "ok":
+            continue
+        record = json.loads((root / run["record"]).read_text())
+        train = record["model_record"]["train"]
+        stage = next(reversed(record["curves"]))
+        points = [{"stage": stage, "epoch": p["epoch"], "steps": p["steps"], "loss": p["loss"],
+                   "seconds": p["total_seconds"], "stage_seconds": p["seconds"],
+                   **{k: p[k] for k in ("k1", "self", "joint", "fd_clf") if k in p}} for p in record["probes"]]
+        results.append({"model": run["model"], "config": record["model_record"]["config"], "points": points,
+                        "train_seconds": train["seconds"], "steps": train["steps"],
+                        "training": training_status(record["probes"])})
+    return document, results
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suite", default="polymnist")
@@ -164,7 +193,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="results/learning_curves")
     parser.add_argument("--cache", default="results", help="where the suite's data and classifiers are cached")
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--from-run", type=Path, help="a finished run's suite folder: read its curves, train nothing")
     args = parser.parse_args(argv)
+    if args.from_run is not None:
+        write_from_run(args)
+        return
     prep = prepare(RunConfig(suite=args.suite, scale=args.scale, device=args.device, out=args.cache, progress=args.progress))
     overrides = parse_overrides(args.set)
     names = args.models.split(",") if args.models else list(suite_models(args.suite, args.scale))
@@ -181,6 +214,26 @@ def main(argv: list[str] | None = None) -> None:
                "overrides": args.set, "results": results, "provenance": provenance(prep.device)}, out / f"{stem}.json")
     plot(results, out / f"{stem}.png", title=f"{prep.suite.title} learning curves ({args.scale} presets, seed {args.seed}, "
          f"{args.n_eval} test tuples)", chance=0.1)
+    print(f"wrote {out / (stem + '.json')} and {out / (stem + '.png')}")
+
+
+def write_from_run(args) -> None:
+    """``--from-run``: the learning curves of a finished run (module docstring)."""
+    document, results = from_run(args.from_run, args.seed)
+    if not results:
+        raise SystemExit(f"{args.from_run}: no finished run of seed {args.seed}")
+    suite = document["suite"]
+    stem = suite if not args.label else f"{suite}-{args.label}"
+    out = Path(args.out)
+    save_json({"suite": suite, "scale": document["scale"], "seed": args.seed, "n_eval": None, "every": None,
+               "overrides": document["config"]["overrides"], "from_run": str(args.from_run), "results": results,
+               "provenance": document["provenance"]}, out / f"{stem}.json")
+    plot(results, out / f"{stem}.png", title=f"{suite} learning curves ({document['scale']} scale, seed {args.seed}, "
+         f"scored during the run)", chance=0.1)
+    for result in results:
+        status = result["training"]
+        print(f"{result['model']}: {len(result['points'])} points, k1 {result['points'][-1]['k1']:.3f}, "
+              f"{status['status']}" + (f" ({status['rise']:+.3f} over the last quarter)" if "rise" in status else ""))
     print(f"wrote {out / (stem + '.json')} and {out / (stem + '.png')}")
 
 

@@ -7,12 +7,13 @@ every model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Sequence
 
 from bench.data.dataset import MultimodalDataset, random_subset
 from bench.interface import DataSpec
 from bench.networks import Networks
+from bench.probes import ProbeConfig
 from classifiers.train import ClassifierConfig
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ class SuiteScale:
     eval_batch_size: int = 64  # test tuples per generate call; rows per call = this x (2^M - 1)
     n_joint: int | None = None  # prior samples for joint coherence; None = as many as test tuples
     grid_rows: int = 8  # samples per row block in the picture of each model
+    probe: ProbeConfig = field(default_factory=ProbeConfig)  # scores during training (``bench.probes``)
+
+
+CONVERGED_FRACTIONS = tuple(i / 10 for i in range(1, 11))  # the converged scale's learning curve: every 10%
 
 
 def standard_scales(*, quick_train: int, quick_test: int, default_test: int) -> dict[str, SuiteScale]:
@@ -42,8 +47,11 @@ def standard_scales(*, quick_train: int, quick_test: int, default_test: int) -> 
     (1e-3 leaves two modalities near 88-89%); ``quick`` trains 8 short epochs, only good enough to prove the plumbing."""
     return {
         "quick": SuiteScale(n_train=quick_train, n_test=quick_test, classifier=ClassifierConfig(epochs=8, batch_size=64,
-                                                                                                   lr=2e-3)),
+                                                                                                   lr=2e-3),
+                            probe=ProbeConfig(tuples=100)),
         "default": SuiteScale(n_train=None, n_test=default_test, classifier=ClassifierConfig(lr=2e-3)),
+        "converged": SuiteScale(n_train=None, n_test=default_test, classifier=ClassifierConfig(lr=2e-3),
+                                probe=ProbeConfig(fractions=CONVERGED_FRACTIONS, tuples=default_test)),
         "paper": SuiteScale(n_train=None, n_test=None, classifier=ClassifierConfig(), seeds=(0, 1, 2, 3, 4),
                             n_joint=10_000),
     }

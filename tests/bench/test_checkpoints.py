@@ -37,7 +37,7 @@ spec = suite_spec("polymnist", train.modalities, train.shapes)
 nested = [(("autoencoder", "epochs"), 2), (("autoencoder", "batch_size"), 50)] if name.startswith("mld") else []
 model = build_model(name, spec, "quick", nested, epochs=4, batch_size=50)
 
-def hook(stage, epoch, steps, loss):
+def hook(stage, epoch, steps, loss, seconds):
     if stage == kill_stage and epoch == int(kill_epoch):
         os.kill(os.getpid(), signal.SIGKILL)
 

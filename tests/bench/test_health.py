@@ -55,7 +55,7 @@ def test_bad_rules_are_refused():
 
 def test_the_monitor_keeps_curves_calls_the_hook_and_raises_with_the_curves():
     seen = []
-    monitor = TrainingMonitor("m", hook=lambda stage, epoch, steps, loss: seen.append((stage, epoch, steps, loss)))
+    monitor = TrainingMonitor("m", hook=lambda stage, epoch, steps, loss, seconds: seen.append((stage, epoch, steps, loss)))
     monitor.epoch_end("autoencoder m0", 0, 10, 5.0)
     monitor.epoch_end("score", 0, 20, 4.0)
     assert seen == [("autoencoder m0", 0, 10, 5.0), ("score", 0, 20, 4.0)]

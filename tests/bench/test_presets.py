@@ -81,3 +81,17 @@ def test_mnist_svhn_presets_of_the_models():
     assert mopoe.cfg.latent_dim == 20 and mopoe.rec_weights == (3.92, 1.0) and mopoe.cfg.beta == 2.5
     model = build_model("mld", spec, "paper")
     assert model.layout.sizes == (16, 64) and model.cfg.d == 0.5 and model.cfg.init_dim == 256
+
+
+def test_the_converged_scale_runs_the_models_with_a_preset_for_it_and_trains_them_longer(toy):
+    from bench.presets import suite_models
+
+    assert set(suite_models("polymnist", "converged")) == {"mld", "mopoe", "mvtcae", "mmvae_plus"}
+    with pytest.raises(BenchError) as err:  # the toy gives no converged preset: refused, not the default's values
+        model_config(toy, "polymnist", "converged")
+    assert "no converged preset" in err.value.problem and "mld" in err.value.fix
+    spec = suite_spec("polymnist", [f"m{i}" for i in range(5)], {f"m{i}": (3, 28, 28) for i in range(5)})
+    for name in ("mld", "mopoe", "mmvae_plus"):
+        default, converged = build_model(name, spec, "default").cfg, build_model(name, spec, "converged").cfg
+        assert converged.epochs > default.epochs  # the same recipe, trained longer
+        assert {**vars(converged), "epochs": 0, "autoencoder": 0} == {**vars(default), "epochs": 0, "autoencoder": 0}

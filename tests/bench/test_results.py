@@ -38,6 +38,14 @@ def test_a_quick_run_writes_a_valid_results_file_with_every_table_number(quick_r
     record = json.loads((root / "runs" / "quick" / "mopoe-seed0.json").read_text())
     run = next(r for r in document["runs"] if r["model"] == "mopoe")
     assert run["metrics"] == record["metrics"]  # every seed's values, under the same names
+    # coherence against compute: MLD (8 epochs) scored at each quarter of its score network's training, in the record,
+    # the results file and the report's plot
+    mld = next(r for r in document["runs"] if r["model"] == "mld")
+    assert [p["fraction"] for p in mld["probes"]] == [0.25, 0.5, 0.75, 1.0]
+    assert mld["training"]["status"] in ("converged", "still rising") and mld["training"]["fraction_from"] == 0.75
+    assert mld["probes"] == json.loads((root / "runs" / "quick" / "mld-seed0.json").read_text())["probes"]
+    assert (root / "plots" / "coherence_vs_compute.png").is_file()
+    assert "coherence_vs_compute.png" in (root / "report.md").read_text()
 
 
 def test_one_spelling_per_metric_across_records_csvs_results_and_tables(quick_run):

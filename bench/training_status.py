@@ -1,0 +1,43 @@
+"""A run's training status from its probe points (``bench.probes``), on k1, the coherence given one modality on
+the probes' held-out test tuples: **still rising** when k1 at the last point exceeds k1 at the first point at or past
+``PLATEAU_FROM`` (75%) of the planned training by more than ``RISE`` (0.02); **converged** otherwise; **unknown**
+without such a point before the last (a model that states no plan, a model not trained here, too few epochs).
+
+The tables show it per model (``bench.tables``) and never bold a row that is still rising: more training could
+reorder it. The same two points decide whether a learning curve has plateaued (``benchmarks/learning_curves.py``)."""
+
+from __future__ import annotations
+
+RISE = 0.02  # k1 gain over the last quarter of training above which a row is "still rising"
+PLATEAU_FROM = 0.75  # the fraction of training the last point is compared with
+RISING, CONVERGED, UNKNOWN = "still rising", "converged", "unknown"
+
+
+def training_status(points: list[dict]) -> dict:
+    """The training status of one run from its probe points (module docstring): ``status``, and when known the
+    ``k1`` at the compared point (``k1_from``, at ``fraction_from`` of the plan) and at the last (``k1_last``), and
+    ``rise`` = k1_last - k1_from."""
+    if len(points) < 2:
+        return {"status": UNKNOWN}
+    last = points[-1]
+    earlier = [p for p in points[:-1] if p["fraction"] >= PLATEAU_FROM - 1e-9]
+    if not earlier:
+        return {"status": UNKNOWN}
+    start = earlier[0]
+    rise = last["k1"] - start["k1"]
+    return {"status": RISING if rise > RISE else CONVERGED, "k1_from": start["k1"], "fraction_from": start["fraction"],
+            "k1_last": last["k1"], "rise": rise}
+
+
+def status_text(statuses: list[dict]) -> str:
+    """A table's training cell for one model over its seeds: "converged", "still rising (+0.034)" (the mean rise),
+    "still rising on 2 of 3 seeds", or "" when no seed's status is known."""
+    known = [s for s in statuses if s.get("status", UNKNOWN) != UNKNOWN]
+    if not known:
+        return ""
+    rising = [s for s in known if s["status"] == RISING]
+    if not rising:
+        return CONVERGED
+    if len(rising) < len(statuses):
+        return f"{RISING} on {len(rising)} of {len(statuses)} seeds"
+    return f"{RISING} (+{sum(s['rise'] for s in rising) / len(rising):.3f})"
