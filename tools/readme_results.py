@@ -118,6 +118,59 @@ def step_speed_of(bench_json: Path) -> str:
     return "\n".join(rows)
 
 
+def mld_limits_of(summary_json: Path) -> str:
+    """Tables of ``benchmarks.mld_limits --summarize``: every experiment at every budget (steps, training seconds,
+    coherence by number of given modalities, self and joint), then what each examination found."""
+    data = json.loads(summary_json.read_text())
+    rows = ["| Suite | experiment | epochs | steps | training s | Coh k=1 | k=2 | k=3 | k=4 | self | joint |",
+            "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for r in data["rows"]:
+        ks = " | ".join(f"{r[k]:.3f}" if k in r else "—" for k in ("k1", "k2", "k3", "k4"))
+        rows.append(f"| {r['suite']} | {r['experiment']} | {r['epoch']:,} | {r['steps']:,} | {r['train_seconds']:.0f} "
+                    f"| {ks} | {r['self']:.3f} | {r['joint']:.3f} |")
+    rows += ["", "| Suite | experiment | epochs | measure | EMA (as sampled) | raw weights | training tuples "
+             "| sampler, preset | sampler, reference (250, 10, 10) |", "|:--|:--|--:|:--|--:|--:|--:|--:|--:|"]
+    for e in data["examined"]:
+        for k in ("k1", "k2", "k3", "k4", "joint"):
+            if k not in e["ema"]:
+                continue
+            cells = " | ".join(f"{e[part][k]:.3f}" for part in ("ema", "raw", "train", "preset_sampler",
+                                                                 "reference_sampler"))
+            rows.append(f"| {e['suite']} | {e['experiment']} | {e['epoch']:,} | {k} | {cells} |")
+    rows += ["", "| Suite | experiment | epochs | modality | latent probe, linear | latent probe, 5-NN "
+             "| reconstruction read correctly | k = 1 target / its reconstruction | joint coherence without it |",
+             "|:--|:--|--:|:--|--:|--:|--:|--:|--:|"]
+    for e in data["examined"]:
+        for m, probe in e["probe"].items():
+            recon = e["reconstruction"].get(m)
+            ratio = e["target_vs_reconstruction"].get(m)
+            without = e["joint_without"].get(m)
+            cells = [f"{probe['linear']:.3f}", f"{probe['knn5']:.3f}"] + [
+                "—" if v is None else f"{v:.3f}" for v in (recon, ratio, without)]
+            rows.append(f"| {e['suite']} | {e['experiment']} | {e['epoch']:,} | {m} | {' | '.join(cells)} |")
+        rows.append(f"| {e['suite']} | {e['experiment']} | {e['epoch']:,} | all (joint: every modality) | | "
+                    f"| product {e['reconstruction_product']:.3f} | | {e['joint_without']['all']:.3f} |")
+    return "\n".join(rows)
+
+
+def step_flops_of(bench_json: Path) -> str:
+    """A table of ``benchmarks.step_speed``: FLOPs, time and achieved FLOP/s of a training step, and its parts."""
+    data = json.loads(bench_json.read_text())
+    runs = data["runs"] if "runs" in data else [data]
+    rows = ["| measured | step | GFLOP per step | ms per step (parts) | ms per step (fit) | GFLOP/s | of peak "
+            "| outside forward + backward | ms per part |", "|:--|:--|--:|--:|--:|--:|--:|--:|:--|"]
+    for run in runs:
+        for r in run["rows"]:
+            parts = ", ".join(f"{k} {1e3 * v:.1f}" for k, v in r["parts_s"].items())
+            rows.append(f"| {run['label'] or '—'} | {r['what']} (batch {r['batch']}) | {r['flops_per_step'] / 1e9:.2f} "
+                        f"| {1e3 * r['step_s']:.1f} | {1e3 * r['whole_fit_step_s']:.1f} "
+                        f"| {r['achieved_flops'] / 1e9:.1f} | {100 * r['share_of_peak']:.0f}% "
+                        f"| {100 * r['share_outside_forward_backward']:.0f}% | {parts} |")
+    peaks = "; ".join(f"{run['label'] or 'run'}: {run['peak_flops'] / 1e9:.1f} GFLOP/s on {run['threads']} threads"
+                      for run in runs)
+    return "\n".join(rows) + f"\n\nPeak (the fastest fp32 2048 x 2048 matrix product): {peaks}."
+
+
 def render(source: str, root: Path = ROOT) -> str:
     """The body of the block generated from ``source`` (a summary.md, a learning-curve study, a plan, a plan check
     or an evaluation benchmark, relative to ``root``)."""
@@ -126,7 +179,8 @@ def render(source: str, root: Path = ROOT) -> str:
         data = json.loads(path.read_text())
         kind = data.get("benchmark") if "stages" not in data else "plan"
         renderer = {"plan": plan_of, "plan_vs_run": plan_check_of, "eval_vs_multivae": eval_speed_of,
-                    "baselines_vs_multivae": step_speed_of}.get(kind, curves_of)
+                    "baselines_vs_multivae": step_speed_of, "mld_limits": mld_limits_of,
+                    "step_speed": step_flops_of}.get(kind, curves_of)
         return renderer(path) + "\n"
     body = table_of(path) + "\n"
     run_json = next((p for p in (path.parent / "results.json", path.with_suffix(".json")) if p.exists()), None)
