@@ -71,6 +71,7 @@ def score(prep: Prepared, name: str, seed: int, model, model_record: dict) -> di
         save_sample_grid(model, prep.test, grid, rows=prep.scale.grid_rows, seed=seed)
     train_cost, eval_cost = model_record.get("cost", {}), evaluation["cost"]
     sampler = ability(model, IterativeSampler)
+    probes = model_record["train"].get("probes", [])  # none for a model not trained here
     record = {
         "suite": prep.suite.name,
         "scale": cfg.scale,
@@ -80,8 +81,8 @@ def score(prep: Prepared, name: str, seed: int, model, model_record: dict) -> di
         "metrics": evaluation["metrics"],
         "counts": evaluation["counts"],
         "curves": model_record["train"].get("curves") or {name: model_record["train"]["losses"]},
-        "probes": model_record["train"].get("probes", []),
-        "training": training_status(model_record["train"].get("probes", [])),
+        "probes": probes,
+        "training": training_status(probes),
         "details": evaluation["details"],
         "quality": evaluation["quality"],
         "quality_unavailable": prep.unavailable,
