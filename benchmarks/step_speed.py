@@ -1,7 +1,7 @@
 """Training speed against the machine: the FLOPs of one optimiser step of MLD's score network and of a VAE (MoPoE)
 at the default presets, their achieved FLOP/s against the machine's matrix-product peak, and where a step's time goes.
 
-    python -m benchmarks.step_speed [--suite polymnist] [--steps 200] [--label before]
+    python -m benchmarks.step_speed [--suite polymnist] [--steps 200] [--fit-epochs 6] [--label before]
                                     [--out results/benchmarks/step_speed.json]
 
 Each ``--label`` is one entry of the output (a rerun with the same label replaces it), so that measurements before and
@@ -13,8 +13,11 @@ after a change sit side by side.
 - Time of a step, split into its parts, each timed over ``--steps`` steps as the training loop runs them (the same
   calls in the same order): MLD: drawing the training inputs (times, masks, noise), the loss's forward pass, the
   backward pass, the gradient-norm clip, the EMA update and the Adam step; MoPoE: forward (the loss), backward and
-  Adam. ``whole_fit_step_s``: seconds per step of the model's own ``fit`` for two epochs on the same data, the check
-  that the parts account for the real step.
+  Adam. ``whole_fit_step_s``: seconds per step of the model's own ``fit`` for ``--fit-epochs`` epochs on the same
+  data, as its training loop times them (set-up excluded), the check that the parts account for the real step.
+- ``adam_variants``: the Adam step of the same parameters by each of PyTorch's CPU implementations (per tensor, the
+  CPU default the models use; ``foreach``; ``fused``), and how far each one's weights move from the per-tensor
+  update's in 20 steps (``fused`` rounds differently: a different training, so it is not the default).
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ def timed_parts(parts: list[tuple[str, callable]], steps: int, warmup: int = 10)
     return {name: total / steps for name, total in totals.items()}
 
 
-def mld_step(prep, steps: int) -> dict:
+def mld_step(prep, steps: int, fit_epochs: int) -> dict:
     """MLD's score-network step at the default preset on the suite's encoded training set."""
     model = build_model("mld", prep.spec, "default", [])
     cfg = model.cfg
@@ -99,15 +102,14 @@ def mld_step(prep, steps: int) -> dict:
     draw()
     flops = counted_flops(lambda: (forward(), backward()))
     seconds = timed_parts(parts, steps)
-    fit = build_model("mld", prep.spec, "default", [], epochs=2)
-    began = time.perf_counter()
+    fit = build_model("mld", prep.spec, "default", [], epochs=fit_epochs)
     record = fit.fit_score(latents, seed=0)
-    whole = (time.perf_counter() - began) / record.steps
-    return summary("mld score network", cfg.batch_size, flops, seconds, whole,
-                   sum(p.numel() for p in model.score.parameters()))
+    row = summary("mld score network", cfg.batch_size, flops, seconds, record.seconds / record.steps,
+                  sum(p.numel() for p in model.score.parameters()))
+    return {**row, "adam_variants": adam_variants(list(model.score.parameters()), steps=20, lr=cfg.lr)}
 
 
-def vae_step(prep, name: str, steps: int) -> dict:
+def vae_step(prep, name: str, steps: int, fit_epochs: int) -> dict:
     """A VAE's optimiser step at the default preset on batches of the suite's training set."""
     model = build_model(name, prep.spec, "default", [])
     cfg = model.cfg
@@ -133,10 +135,40 @@ def vae_step(prep, name: str, steps: int) -> dict:
     parts = [("forward", forward), ("backward", backward), ("adam", optimizer.step)]
     flops = counted_flops(lambda: (forward(), backward()))
     seconds = timed_parts(parts, steps)
-    fit = build_model(name, prep.spec, "default", [], epochs=2)
+    fit = build_model(name, prep.spec, "default", [], epochs=fit_epochs)
     record = fit.fit(prep.train, seed=0)
-    return summary(name, cfg.batch_size, flops, seconds, record.seconds / record.steps,
-                   sum(p.numel() for p in model.parameters()))
+    row = summary(name, cfg.batch_size, flops, seconds, record.seconds / record.steps,
+                  sum(p.numel() for p in model.parameters()))
+    variants = adam_variants(list(model.parameters()), steps=20, lr=cfg.lr, betas=cfg.adam_betas, amsgrad=cfg.amsgrad)
+    return {**row, "adam_variants": variants}
+
+
+ADAM_VARIANTS = {"per tensor": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
+
+
+def adam_variants(parameters: list[torch.nn.Parameter], steps: int, rounds: int = 10, **options) -> dict:
+    """``torch.optim.Adam``'s three CPU implementations on the same parameters and gradients: the mean seconds of
+    a step of each (rounds alternating between them), and the largest difference of each one's weights from the
+    per-tensor update's (PyTorch's CPU default, which the models use) after ``steps`` steps from the same start."""
+    generator = torch.Generator().manual_seed(0)
+    grads = [1e-3 * torch.randn(p.shape, generator=generator) for p in parameters]
+    start = [p.detach().clone() for p in parameters]
+    weights, optimizers = {}, {}
+    for name, variant in ADAM_VARIANTS.items():
+        copies = [torch.nn.Parameter(w.clone()) for w in start]
+        for c, g in zip(copies, grads):
+            c.grad = g
+        optimizers[name] = torch.optim.Adam(copies, **options, **variant)
+        for _ in range(steps):
+            optimizers[name].step()
+        weights[name] = copies
+    seconds = {name: 0.0 for name in ADAM_VARIANTS}
+    for _ in range(rounds):
+        for name, optimizer in optimizers.items():
+            seconds[name] += _seconds(lambda opt=optimizer: [opt.step() for _ in range(steps)]) / (steps * rounds)
+    reference = weights["per tensor"]
+    difference = {name: max((a - b).abs().max().item() for a, b in zip(w, reference)) for name, w in weights.items()}
+    return {"step_s": seconds, "max_abs_weight_difference": difference, "steps": steps}
 
 
 def summary(what: str, batch: int, flops: int, seconds: dict[str, float], whole: float, parameters: int) -> dict:
@@ -162,16 +194,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suite", default="polymnist")
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--fit-epochs", type=int, default=6, help="epochs of the whole-fit check")
     parser.add_argument("--cache", default="results")
     parser.add_argument("--label", default="", help="a tag of this measurement (e.g. before / after a change)")
     parser.add_argument("--out", default="results/benchmarks/step_speed.json")
     args = parser.parse_args(argv)
     prep = prepare(RunConfig(suite=args.suite, scale="default", device="cpu", out=args.cache))
     peak = peak_flops()
-    rows = [mld_step(prep, args.steps), vae_step(prep, "mopoe", args.steps)]
+    rows = [mld_step(prep, args.steps, args.fit_epochs), vae_step(prep, "mopoe", args.steps, args.fit_epochs)]
     for row in rows:
         row["share_of_peak"] = row["achieved_flops"] / peak
         parts = ", ".join(f"{k} {1e3 * v:.2f}" for k, v in row["parts_s"].items())
+        adam = ", ".join(f"{k} {1e3 * v:.2f} ms (max |dw| {row['adam_variants']['max_abs_weight_difference'][k]:.1e})"
+                         for k, v in row["adam_variants"]["step_s"].items())
+        print(f"{row['what']}: Adam step {adam}")
         print(f"{row['what']}: {row['flops_per_step'] / 1e9:.3f} GFLOP per step of batch {row['batch']}, "
               f"{1e3 * row['step_s']:.2f} ms (fit: {1e3 * row['whole_fit_step_s']:.2f} ms) = "
               f"{row['achieved_flops'] / 1e9:.1f} GFLOP/s, {100 * row['share_of_peak']:.0f}% of peak; ms: {parts}")
@@ -179,7 +215,8 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     runs = json.loads(out.read_text())["runs"] if out.exists() else []
     run = {"suite": args.suite, "label": args.label, "cpu": cpu_name(), "threads": torch.get_num_threads(),
-           "peak_flops": peak, "steps": args.steps, "rows": rows, "provenance": provenance(torch.device("cpu"))}
+           "peak_flops": peak, "steps": args.steps, "fit_epochs": args.fit_epochs, "rows": rows,
+           "provenance": provenance(torch.device("cpu"))}
     runs = [r for r in runs if r["label"] != args.label] + [run]  # one entry per label: before / after side by side
     save_json({"benchmark": "step_speed", "runs": runs}, out)
     print(f"wrote {args.out}")

@@ -154,7 +154,8 @@ def mld_limits_of(summary_json: Path) -> str:
 
 
 def step_flops_of(bench_json: Path) -> str:
-    """A table of ``benchmarks.step_speed``: FLOPs, time and achieved FLOP/s of a training step, and its parts."""
+    """Tables of ``benchmarks.step_speed``: FLOPs, time and achieved FLOP/s of a training step and its parts, then
+    the Adam step by each of PyTorch's CPU implementations where measured."""
     data = json.loads(bench_json.read_text())
     runs = data["runs"] if "runs" in data else [data]
     rows = ["| measured | step | GFLOP per step | ms per step (parts) | ms per step (fit) | GFLOP/s | of peak "
@@ -168,7 +169,18 @@ def step_flops_of(bench_json: Path) -> str:
                         f"| {100 * r['share_outside_forward_backward']:.0f}% | {parts} |")
     peaks = "; ".join(f"{run['label'] or 'run'}: {run['peak_flops'] / 1e9:.1f} GFLOP/s on {run['threads']} threads"
                       for run in runs)
-    return "\n".join(rows) + f"\n\nPeak (the fastest fp32 2048 x 2048 matrix product): {peaks}."
+    variants = ["", ("| measured | step | Adam step ms: per tensor (used) | foreach | fused "
+                     "| weights after 20 steps, largest difference from per tensor: foreach | fused |"),
+                "|:--|:--|--:|--:|--:|--:|--:|"]
+    for run in runs:
+        for r in run["rows"]:
+            if "adam_variants" in r:
+                v = r["adam_variants"]
+                ms = " | ".join(f"{1e3 * v['step_s'][k]:.2f}" for k in ("per tensor", "foreach", "fused"))
+                dw = " | ".join(f"{v['max_abs_weight_difference'][k]:.1e}" for k in ("foreach", "fused"))
+                variants.append(f"| {run['label'] or '—'} | {r['what']} | {ms} | {dw} |")
+    table = "\n".join(rows + (variants if len(variants) > 3 else []))
+    return table + f"\n\nPeak (the fastest fp32 2048 x 2048 matrix product): {peaks}."
 
 
 def render(source: str, root: Path = ROOT) -> str:
