@@ -25,7 +25,8 @@ def training_status(points: list[dict]) -> dict:
         return {"status": UNKNOWN}
     start = earlier[0]
     rise = last["k1"] - start["k1"]
-    return {"status": RISING if rise > RISE else CONVERGED, "k1_from": start["k1"], "fraction_from": start["fraction"],
+    rising = rise > RISE + 1e-9  # a gain of exactly 0.02 is not more than 0.02, also where floats round it up
+    return {"status": RISING if rising else CONVERGED, "k1_from": start["k1"], "fraction_from": start["fraction"],
             "k1_last": last["k1"], "rise": rise}
 
 

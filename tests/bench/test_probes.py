@@ -23,6 +23,7 @@ def points(*k1s, fractions=None):
 def test_a_row_is_still_rising_when_k1_gains_more_than_002_over_the_last_quarter():
     assert training_status(points(0.2, 0.3, 0.40, 0.43))["status"] == RISING
     assert training_status(points(0.2, 0.3, 0.40, 0.42))["status"] == CONVERGED  # +0.02 is not more than 0.02
+    assert 0.71 - 0.69 > 0.02 and training_status(points(0.2, 0.3, 0.69, 0.71))["status"] == CONVERGED  # in floats too
     assert training_status(points(0.2, 0.3, 0.45, 0.40))["status"] == CONVERGED  # falling is not rising
     status = training_status(points(0.1, 0.2, 0.3, 0.5, fractions=[0.6, 0.8, 0.9, 1.0]))
     assert status["fraction_from"] == 0.8 and status["k1_from"] == 0.2 and status["rise"] == pytest.approx(0.3)
