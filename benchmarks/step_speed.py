@@ -17,7 +17,7 @@ after a change sit side by side.
   data, as its training loop times them (set-up excluded), the check that the parts account for the real step.
 - ``adam_variants``: the Adam step of the same parameters by each of PyTorch's CPU implementations (per tensor, the
   CPU default the models use; ``foreach``; ``fused``), and how far each one's weights move from the per-tensor
-  update's in 20 steps (``fused`` rounds differently: a different training, so it is not the default).
+  update's in ``ADAM_STEPS`` (20) steps (``fused`` rounds differently: a different training, so it is not the default).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def mld_step(prep, steps: int, fit_epochs: int) -> dict:
     record = fit.fit_score(latents, seed=0)
     row = summary("mld score network", cfg.batch_size, flops, seconds, record.seconds / record.steps,
                   sum(p.numel() for p in model.score.parameters()))
-    return {**row, "adam_variants": adam_variants(list(model.score.parameters()), steps=20, lr=cfg.lr)}
+    return {**row, "adam_variants": adam_variants(list(model.score.parameters()), steps=ADAM_STEPS, lr=cfg.lr)}
 
 
 def vae_step(prep, name: str, steps: int, fit_epochs: int) -> dict:
@@ -139,10 +139,12 @@ def vae_step(prep, name: str, steps: int, fit_epochs: int) -> dict:
     record = fit.fit(prep.train, seed=0)
     row = summary(name, cfg.batch_size, flops, seconds, record.seconds / record.steps,
                   sum(p.numel() for p in model.parameters()))
-    variants = adam_variants(list(model.parameters()), steps=20, lr=cfg.lr, betas=cfg.adam_betas, amsgrad=cfg.amsgrad)
+    variants = adam_variants(list(model.parameters()), steps=ADAM_STEPS, lr=cfg.lr, betas=cfg.adam_betas,
+                             amsgrad=cfg.amsgrad)
     return {**row, "adam_variants": variants}
 
 
+ADAM_STEPS = 20  # steps of each Adam variant, timed and compared
 ADAM_VARIANTS = {"per tensor": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
 
 

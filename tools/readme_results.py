@@ -169,17 +169,19 @@ def step_flops_of(bench_json: Path) -> str:
                         f"| {100 * r['share_outside_forward_backward']:.0f}% | {parts} |")
     peaks = "; ".join(f"{run['label'] or 'run'}: {run['peak_flops'] / 1e9:.1f} GFLOP/s on {run['threads']} threads"
                       for run in runs)
-    variants = ["", ("| measured | step | Adam step ms: per tensor (used) | foreach | fused "
-                     "| weights after 20 steps, largest difference from per tensor: foreach | fused |"),
-                "|:--|:--|--:|--:|--:|--:|--:|"]
-    for run in runs:
-        for r in run["rows"]:
-            if "adam_variants" in r:
-                v = r["adam_variants"]
-                ms = " | ".join(f"{1e3 * v['step_s'][k]:.2f}" for k in ("per tensor", "foreach", "fused"))
-                dw = " | ".join(f"{v['max_abs_weight_difference'][k]:.1e}" for k in ("foreach", "fused"))
-                variants.append(f"| {run['label'] or '—'} | {r['what']} | {ms} | {dw} |")
-    table = "\n".join(rows + (variants if len(variants) > 3 else []))
+    measured = [(run, r) for run in runs for r in run["rows"] if "adam_variants" in r]
+    variants = []
+    if measured:
+        steps = measured[0][1]["adam_variants"]["steps"]
+        variants = ["", ("| measured | step | Adam step ms: per tensor (used) | foreach | fused "
+                         f"| weights after {steps} steps, largest difference from per tensor: foreach | fused |"),
+                    "|:--|:--|--:|--:|--:|--:|--:|"]
+    for run, r in measured:
+        v = r["adam_variants"]
+        ms = " | ".join(f"{1e3 * v['step_s'][k]:.2f}" for k in ("per tensor", "foreach", "fused"))
+        dw = " | ".join(f"{v['max_abs_weight_difference'][k]:.1e}" for k in ("foreach", "fused"))
+        variants.append(f"| {run['label'] or '—'} | {r['what']} | {ms} | {dw} |")
+    table = "\n".join(rows + variants)
     return table + f"\n\nPeak (the fastest fp32 2048 x 2048 matrix product): {peaks}."
 
 
