@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Collection
 
 import torch
 from torch import Tensor, nn
@@ -34,7 +34,7 @@ from baselines.fusion import reparameterize
 from baselines.mopoe import subset_assignment
 from baselines.posteriors import gaussian_kl
 from baselines.vae import MultimodalVAE, VAEConfig
-from bench.errors import BenchError
+from bench.fields import COUNT, Bound
 from bench.interface import DataSpec
 from bench.registry import register_model
 
@@ -52,11 +52,8 @@ class MMVAEConfig(VAEConfig):
     learn_prior: bool = True
     amsgrad: bool = True
 
-    def __post_init__(self) -> None:
-        if self.objective not in OBJECTIVES:
-            raise BenchError(f"mmvae: unknown objective {self.objective!r}", f"choose one of: {', '.join(OBJECTIVES)}")
-        if self.K < 1:
-            raise BenchError(f"mmvae: K = {self.K} samples", "use K >= 1")
+    BOUNDS: ClassVar[dict[str, Bound]] = {"K": COUNT}
+    CHOICES: ClassVar[dict[str, Collection[str]]] = {"objective": OBJECTIVES}
 
 
 def laplace_log_prob(z: Tensor, loc: Tensor, scale: Tensor) -> Tensor:

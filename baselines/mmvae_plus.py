@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Collection
 
 import torch
 from torch import Tensor, nn
@@ -34,7 +34,7 @@ from torch.nn import functional as F
 
 from baselines.mmvae import choose_experts, dreg_surrogate, iwae_bound, laplace_log_prob, laplace_sample
 from baselines.vae import MultimodalVAE, VAEConfig
-from bench.errors import BenchError
+from bench.fields import COUNT, Bound
 from bench.interface import DataSpec
 from bench.registry import register_model
 
@@ -55,11 +55,8 @@ class MMVAEPlusConfig(VAEConfig):
     objective: str = "iwae"
     K: int = 1
 
-    def __post_init__(self) -> None:
-        if self.objective not in OBJECTIVES:
-            raise BenchError(f"mmvae_plus: unknown objective {self.objective!r}", f"choose one of: {', '.join(OBJECTIVES)}")
-        if self.K < 1 or self.private_dim < 1:
-            raise BenchError(f"mmvae_plus: K = {self.K}, private_dim = {self.private_dim}", "use K >= 1, private_dim >= 1")
+    BOUNDS: ClassVar[dict[str, Bound]] = {"private_dim": COUNT, "K": COUNT}
+    CHOICES: ClassVar[dict[str, Collection[str]]] = {"objective": OBJECTIVES}
 
 
 @register_model("mmvae_plus", scales=("default", "paper"))

@@ -21,7 +21,7 @@ from torch import Tensor
 from baselines.fusion import poe, reparameterize
 from baselines.posteriors import gaussian_kl, gaussian_kl_between
 from baselines.vae import MultimodalVAE, VAEConfig
-from bench.errors import BenchError
+from bench.fields import PROBABILITY, Bound
 from bench.registry import register_model
 
 
@@ -32,9 +32,7 @@ class MVTCAEConfig(VAEConfig):
     alpha: float = 5 / 6  # tc_ratio
     prior_expert: bool = False  # True: the MLD port's PoE with N(0, I) as an extra expert
 
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.alpha <= 1.0:
-            raise BenchError(f"mvtcae: alpha = {self.alpha} is outside [0, 1]", "use the paper's 5/6")
+    BOUNDS: ClassVar[dict[str, Bound]] = {"alpha": PROBABILITY}
 
 
 @register_model("mvtcae", scales=("default", "paper"))

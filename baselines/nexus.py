@@ -26,6 +26,7 @@ from baselines.fusion import reparameterize
 from baselines.posteriors import gaussian_kl
 from baselines.vae import MultimodalVAE, VAEConfig
 from bench.errors import BenchError
+from bench.fields import COUNT, NON_NEGATIVE, PROBABILITY, Bound
 from bench.interface import DataSpec
 from bench.registry import register_model
 
@@ -46,12 +47,9 @@ class NexusConfig(VAEConfig):
     dropout: float = 0.5
     anneal_epochs: int = 20
 
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.dropout <= 1.0 or self.anneal_epochs < 1:
-            raise BenchError(
-                f"nexus: dropout = {self.dropout}, anneal_epochs = {self.anneal_epochs}",
-                "use 0 <= dropout <= 1 and anneal_epochs >= 1",
-            )
+    BOUNDS: ClassVar[dict[str, Bound]] = {"nexus_dim": COUNT, "message_dim": COUNT, "hidden": COUNT,
+                                          "nexus_beta": NON_NEGATIVE, "nexus_weights": NON_NEGATIVE,
+                                          "dropout": PROBABILITY, "anneal_epochs": COUNT}
 
 
 def mlp(widths: tuple[int, ...]) -> nn.Sequential:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import ClassVar, Collection, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -26,6 +26,7 @@ from bench.checkpoints import Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
 from bench.devices import chunked, device_of
 from bench.errors import BenchError
+from bench.fields import COUNT, DECAY, NON_NEGATIVE, POSITIVE, Bound
 from bench.health import TrainingMonitor
 from bench.likelihoods import LIKELIHOODS
 from bench.interface import (
@@ -54,6 +55,13 @@ class VAEConfig(ModelConfig):
     rec_weights: tuple[float, ...] | None = None  # w_d in the order of spec.modalities; None = 1 for each
     grad_clip: float | None = None  # deviation: clip the gradient norm (None = no clipping, as the references)
     kl_warmup_epochs: int = 0  # deviation: the KL weight beta rises linearly over these epochs (0 = none, as the references)
+
+    BOUNDS: ClassVar[dict[str, Bound]] = {
+        "latent_dim": COUNT, "beta": NON_NEGATIVE, "lr": POSITIVE, "adam_betas": DECAY, "batch_size": COUNT,
+        "epochs": COUNT, "laplace_scale": POSITIVE, "gaussian_std": POSITIVE, "net_width": POSITIVE,
+        "rec_weights": NON_NEGATIVE, "grad_clip": POSITIVE, "kl_warmup_epochs": NON_NEGATIVE,
+    }
+    CHOICES: ClassVar[dict[str, Collection[str]]] = {"likelihood": LIKELIHOODS}
 
 
 SMALL_SCALE = {"likelihood": "gaussian", "net_width": 0.5, "batch_size": 64, "lr": 2e-3}
@@ -90,8 +98,6 @@ class MultimodalVAE(nn.Module):
             )
         self.rec_weights = tuple(float(w) for w in weights)
         self.kl_weight = 1.0  # ``begin_epoch`` sets the warm-up factor during ``fit``
-        if cfg.likelihood not in LIKELIHOODS:
-            raise BenchError(f"{self.name}: unknown likelihood {cfg.likelihood!r}", f"choose one of: {', '.join(LIKELIHOODS)}")
         self.output_kinds = {m: OUTPUTS.get(spec.kind(m)) for m in self.modalities}  # per kind: likelihood, generation
         pairs = [networks(spec, m, self.code_dim, cfg.net_width) for m in self.modalities]
         self.encoders = nn.ModuleList(encoder for encoder, _ in pairs)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from bench.config import RunConfig
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
 from bench.interface import DataSpec, check_model
+from bench.registry import check_name
 from bench.results import Results
 from bench.store import load_json, stable_hash
 
@@ -68,8 +68,7 @@ def evaluate(
     from bench.prepare import prepare
 
     name = name or type(model).__name__.lower()
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        raise BenchError(f"model name {name!r} cannot name files and table rows", "use letters, digits, '_', '.' or '-'")
+    check_name(name)
     check_model(model, name)
     with _out_folder(out) as folder:
         cfg = RunConfig(suite=suite, scale=scale, models=(name,), seeds=tuple(seeds), device=device,

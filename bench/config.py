@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from bench.errors import BenchError
+
 AMP = ("none", "bf16")  # --amp: full precision, or models under torch.autocast(bfloat16) (bench.precision)
+SEED_LIMIT = 2**63  # a seed is an int64 torch generators take as is: 0 <= seed < 2^63
 
 
 @dataclass(frozen=True)
@@ -35,3 +39,23 @@ class RunConfig:
     include: tuple[str, ...] = ()  # files or packages imported first (their @register_model runs; bench.plugins)
     checkpoints: tuple[str, ...] = ()  # "model=path" trained weights scored instead of training (bench.exports)
     export: str | None = None  # folder every trained model is exported to (safetensors + JSON; bench.exports)
+
+    def __post_init__(self) -> None:
+        if self.seeds is not None:
+            check_seeds(self.seeds)
+        if not math.isfinite(self.checkpoint_minutes) or self.checkpoint_minutes < 0:
+            raise BenchError(f"--checkpoint-every {self.checkpoint_minutes} is not a number of minutes >= 0",
+                             "e.g. --checkpoint-every 10 (0: at the end of every epoch)")
+
+
+def check_seeds(seeds: tuple[int, ...]) -> None:
+    """Seeds are distinct integers in 0 <= seed < 2^63: a repeated seed would be counted twice as a replicate (a
+    mean +- 0 over copies), and torch reads a negative or larger seed modulo 2^64, so two spellings would name one
+    run."""
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < SEED_LIMIT]
+    if bad:
+        raise BenchError(f"seed {bad[0]!r} is not an integer in 0 <= seed < 2^63", "e.g. --seeds 0,1,2")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise BenchError(f"seed {repeated[0]} is given more than once: replicates need distinct seeds",
+                         "give each seed once, e.g. --seeds 0,1,2")

@@ -26,8 +26,8 @@ FORMAT_VERSION = 2  # 2: the spec names its suite (whose networks rebuild the mo
 
 def export_paths(folder: str | Path, name: str, seed: int) -> tuple[Path, Path]:
     """(weights, metadata) paths of model ``name`` trained with ``seed`` in an export folder."""
-    stem = Path(folder) / f"{name}-seed{seed}"
-    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+    stem = f"{name}-seed{seed}"  # appended, not with_suffix: a dotted name ("mean.v2") keeps its seed
+    return Path(folder) / f"{stem}.safetensors", Path(folder) / f"{stem}.json"
 
 
 def export_model(model, name: str, seed: int, folder: str | Path, *, spec: DataSpec, data_key: str,

@@ -7,7 +7,7 @@ Conditioning is a per-sample boolean mask over modalities, ``observed: bool (B, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, ClassVar, Collection, Mapping, Protocol, Sequence, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -15,6 +15,7 @@ from torch import Tensor
 from bench.data.dataset import MultimodalDataset
 from bench.data.kinds import ModalitySpec
 from bench.errors import BenchError
+from bench.fields import Bound, FieldError, check_fields
 from bench.checkpoints import Checkpointer
 from bench.health import TrainingMonitor
 from bench.networks import Networks
@@ -275,7 +276,15 @@ def select_targets(out: Mapping[str, Tensor], modalities: Sequence[str], targets
 @dataclass(frozen=True)
 class ModelConfig:
     """Base for a model's typed config: a frozen dataclass whose field defaults are the model's reference recipe.
-    What a suite changes at each scale is its preset (``bench.presets``); ``--set`` overrides come last."""
+    What a suite changes at each scale is its preset (``bench.presets``); ``--set`` overrides come last. Every value
+    is checked against its annotation, ``BOUNDS`` and ``CHOICES`` on construction (``bench.fields``); a subclass
+    with its own ``__post_init__`` calls this one."""
+
+    BOUNDS: ClassVar[dict[str, Bound]] = {}
+    CHOICES: ClassVar[dict[str, Collection[str]]] = {}
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 def model_config(name: str, suite: str, scale: str, nested: Sequence[tuple[tuple[str, ...], Any]] = (),
@@ -293,7 +302,11 @@ def model_config(name: str, suite: str, scale: str, nested: Sequence[tuple[tuple
     unknown = sorted(set(values) - known)
     if unknown:
         raise BenchError(f"{cls.__name__} has no field(s) {', '.join(unknown)}", f"valid fields: {', '.join(sorted(known))}")
-    return apply_overrides(cls(**values), nested)
+    try:
+        return apply_overrides(cls(**values), nested)
+    except FieldError as err:
+        raise BenchError(f"{name}.{err.path} = {err.value!r} is not {err.expected}",
+                         f"--set {name}.{err.path}=VALUE with {err.expected}") from None
 
 
 def build_model(

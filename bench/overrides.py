@@ -9,6 +9,7 @@ import dataclasses
 from typing import Any, Iterable
 
 from bench.errors import BenchError
+from bench.fields import FieldError, field_types
 
 Override = tuple[tuple[str, ...], Any]  # (field path, value)
 
@@ -31,7 +32,9 @@ def parse_overrides(items: Iterable[str]) -> dict[str, list[Override]]:
 
 def apply_overrides(cfg: Any, overrides: Iterable[Override]) -> Any:
     """A copy of the dataclass ``cfg`` with every (possibly nested) field set; an unknown field is a ``BenchError``
-    naming the valid ones. Dataclass validation (``__post_init__``) runs on the result."""
+    naming the valid ones. Dataclass validation (``__post_init__``, ``bench.fields``) runs on the result; an integer
+    given for a ``float`` field is stored as a float, a list for a tuple as a tuple, so either spelling names the same
+    config (and cache key)."""
     for path, value in overrides:
         cfg = _set(cfg, path, value, type(cfg).__name__)
     return cfg
@@ -46,7 +49,13 @@ def _set(cfg: Any, path: tuple[str, ...], value: Any, where: str) -> Any:
         inner = getattr(cfg, head)
         if not dataclasses.is_dataclass(inner):
             raise BenchError(f"{where}.{head} has no fields", f"set {where}.{head}=VALUE itself")
-        value = _set(inner, path[1:], value, f"{where}.{head}")
-    if isinstance(getattr(cfg, head), tuple) and isinstance(value, list):
+        try:
+            value = _set(inner, path[1:], value, f"{where}.{head}")
+        except FieldError as err:
+            raise err.within(type(cfg).__name__, head) from None
+    if isinstance(value, list):
         value = tuple(value)
+    hint = field_types(type(cfg))[head]
+    if hint in (float, float | None) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
     return dataclasses.replace(cfg, **{head: value})

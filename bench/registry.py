@@ -4,11 +4,22 @@ registry's tags: which scales' default lists a model joins."""
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Callable, Generic, TypeVar
 
 from bench.errors import BenchError
 
 T = TypeVar("T")
+
+NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # a registry entry names files, cache keys and table rows
+
+
+def check_name(name: str, kind: str = "model") -> None:
+    """A ``BenchError`` unless ``name`` is letters, digits, '_', '.' or '-' starting with a letter or digit: the one
+    rule for every registered entry and for a model handed to ``bench.evaluate``."""
+    if not isinstance(name, str) or not NAME_RULE.fullmatch(name):
+        raise BenchError(f"{kind} name {name!r} cannot name files and table rows",
+                         "use letters, digits, '_', '.' or '-', starting with a letter or digit")
 
 
 class Registry(Generic[T]):
@@ -20,8 +31,7 @@ class Registry(Generic[T]):
         self._tags: dict[str, dict[str, Any]] = {}
 
     def register(self, name: str, **tags: Any) -> Callable[[T], T]:
-        if not name or name != name.strip() or "/" in name or "," in name or "=" in name:
-            raise ValueError(f"invalid {self.kind} name {name!r}: no spaces, '/', ',' or '='")
+        check_name(name, self.kind)
 
         def decorator(obj: T) -> T:
             if name in self._items and self._items[name] is not obj:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from bench.config import RunConfig
@@ -53,7 +54,13 @@ def check_request(cfg: RunConfig, given: tuple[str, ...] = ()) -> tuple[object, 
     overrides = parse_overrides(cfg.overrides)
     for name in overrides:
         if name not in names:
-            raise BenchError(f"--set names {name}, which this run does not train", f"add {name} to --models")
+            close = difflib.get_close_matches(name, names, n=1)
+            if close:
+                raise BenchError(f"--set names {name}, which this run does not train. Did you mean: {close[0]}?",
+                                 f"write --set {close[0]}.FIELD=VALUE")
+            raise BenchError(f"--set names {name}, which this run does not train",
+                             f"add {name} to --models" if name in MODELS else
+                             f"name one of this run's models: {', '.join(names)}")
     for name in names:  # a model without a preset on the suite, or a bad --set, fails here, before any work
         if name not in given:
             model_config(name, suite.name, cfg.scale, overrides.get(name, ()))

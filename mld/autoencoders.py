@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Collection, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +30,7 @@ from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, res
 from bench.data.dataset import MultimodalDataset
 from bench.data.kinds import ModalitySpec
 from bench.errors import BenchError
+from bench.fields import COUNT, POSITIVE, Bound, check_fields
 from bench.health import TrainingMonitor
 from bench.interface import DataSpec
 from bench.likelihoods import LIKELIHOODS, categorical_nll
@@ -58,9 +59,14 @@ class AutoencoderConfig:
     gaussian_std: float = 0.25
     width: float = 1.0  # deviation: multiplies the conv channels (1 = the reference)
 
+    BOUNDS: ClassVar[dict[str, Bound]] = {
+        "latent_dim": COUNT, "latent_dims": COUNT, "hidden_dim": COUNT, "lr": POSITIVE, "batch_size": COUNT,
+        "epochs": COUNT, "laplace_scale": POSITIVE, "gaussian_std": POSITIVE, "width": POSITIVE,
+    }
+    CHOICES: ClassVar[dict[str, Collection[str]]] = {"likelihood": LIKELIHOODS}
+
     def __post_init__(self) -> None:
-        if self.likelihood not in LIKELIHOODS:
-            raise BenchError(f"mld: unknown autoencoder likelihood {self.likelihood!r}", f"choose one of: {', '.join(LIKELIHOODS)}")
+        check_fields(self)
 
     def dims(self, n_modalities: int) -> tuple[int, ...]:
         """The latent size of each modality's autoencoder."""

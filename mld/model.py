@@ -20,7 +20,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Collection
 
 import torch
 from torch import Tensor, nn
@@ -29,6 +29,7 @@ from bench.checkpoints import NO_CHECKPOINT, Checkpointer, generator_states, res
 from bench.data.dataset import MultimodalDataset
 from bench.devices import chunked
 from bench.errors import BenchError
+from bench.fields import COUNT, DECAY, NON_NEGATIVE, POSITIVE, PROBABILITY, Bound
 from bench.health import TrainingMonitor
 from bench.interface import (
     DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_subsets, check_training_data,
@@ -82,13 +83,13 @@ class MLDConfig(ModelConfig):
     jump_length: int = 10  # repaint only
     jump_n_sample: int = 10  # repaint only
 
-    def __post_init__(self) -> None:
-        if self.stats not in STATS:
-            raise BenchError(f"mld: unknown stats {self.stats!r}", f"choose one of: {', '.join(STATS)}")
-        if self.sampler not in SAMPLERS:
-            raise BenchError(f"mld: unknown sampler {self.sampler!r}", f"choose one of: {', '.join(SAMPLERS)}")
-        if not 0.0 <= self.d <= 1.0:
-            raise BenchError(f"mld: d = {self.d} is not a probability", "choose d in [0, 1] (0.2 PolyMNIST, 0.5 MNIST-SVHN)")
+    BOUNDS: ClassVar[dict[str, Bound]] = {
+        "init_dim": COUNT, "time_dim": COUNT, "groups": COUNT, "beta_min": NON_NEGATIVE, "beta_max": POSITIVE,
+        "t_eps": Bound(0, 1, low_open=True, high_open=True), "lr": POSITIVE, "grad_clip": POSITIVE,
+        "batch_size": COUNT, "epochs": COUNT, "ema_decay": DECAY, "d": PROBABILITY, "steps": COUNT,
+        "jump_length": COUNT, "jump_n_sample": COUNT,
+    }
+    CHOICES: ClassVar[dict[str, Collection[str]]] = {"stats": STATS, "sampler": SAMPLERS}
 
 
 QUICK = {

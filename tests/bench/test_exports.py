@@ -80,3 +80,13 @@ def test_config_from_dict_rebuilds_nested_configs_and_tuples():
     cfg = model_config("mld", "mnist_svhn", "quick")
     rebuilt = config_from_dict(MLDConfig, json.loads(json.dumps(dataclasses.asdict(cfg))))
     assert rebuilt == cfg and hash(rebuilt) == hash(cfg)
+
+
+def test_a_dotted_model_name_keeps_every_seed_apart(tmp_path):
+    """``mean.v2`` is a valid name (bench.registry.NAME_RULE): its exports are ``mean.v2-seed<seed>.*``, not one
+    ``mean.safetensors`` that each seed overwrites."""
+    from bench.exports import export_paths
+
+    paths = {p.name for seed in (0, 1) for p in export_paths(tmp_path, "mean.v2", seed)}
+    assert paths == {"mean.v2-seed0.safetensors", "mean.v2-seed0.json", "mean.v2-seed1.safetensors",
+                     "mean.v2-seed1.json"}

@@ -95,3 +95,23 @@ def test_the_converged_scale_runs_the_models_with_a_preset_for_it_and_trains_the
         default, converged = build_model(name, spec, "default").cfg, build_model(name, spec, "converged").cfg
         assert converged.epochs > default.epochs  # the same recipe, trained longer
         assert {**vars(converged), "epochs": 0, "autoencoder": 0} == {**vars(default), "epochs": 0, "autoencoder": 0}
+
+
+def test_every_built_in_preset_passes_the_field_checks():
+    """Each (suite, model, scale) preset builds a config whose values fit their annotations, bounds and choices
+    (bench.fields), so a typo in a preset fails here, not in a long run."""
+    from bench.presets import _PRESETS
+
+    checked = 0
+    for (suite, model), scales in list(_PRESETS.items()):
+        for scale in scales:
+            model_config(model, suite, scale)
+            checked += 1
+    assert checked >= 40
+
+
+def test_a_bad_value_is_named_with_the_field_and_what_it_must_be(toy):
+    with pytest.raises(BenchError, match=r"toy_presets.width = 0.5 is not an integer"):
+        model_config("toy_presets", "polymnist", "quick", width=0.5)
+    assert model_config("toy_presets", "polymnist", "quick", nested=((("lr",), 1),)).lr == 1.0
+    assert isinstance(model_config("toy_presets", "polymnist", "quick", nested=((("lr",), 1),)).lr, float)

@@ -33,7 +33,13 @@ def test_duplicate_name_names_both_objects():
         reg.register("a")(float)
 
 
-@pytest.mark.parametrize("bad", ["", " a", "a/b", "a,b"])
+@pytest.mark.parametrize("bad", ["", " a", "a/b", "a,b", "a b", "a\nb", "a|b", "a\\b", ".a", "a=b"])
 def test_invalid_names_rejected(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(BenchError, match="cannot name files"):
         Registry("model").register(bad)
+
+
+def test_dotted_names_allowed():
+    reg = Registry("model")
+    reg.register("mean.v2")(int)
+    assert reg.get("mean.v2") is int

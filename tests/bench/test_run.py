@@ -171,12 +171,43 @@ def test_mld_variants_share_one_autoencoder_stage(quick_run):
         (["--suite", "polymnist", "--device", "cuda:7"] , "device"),
         (["--suite", "polymnist", "--seeds", ""], "--seeds '' names nothing"),
         (["--suite", "polymnist", "--models", " , "], "--models ' , ' names nothing"),
+        (["--suite", "polymnist", "--seeds", "0,0"], "seed 0 is given more than once"),
+        (["--suite", "polymnist", "--seeds", "-1"], "seed -1 is not an integer in 0 <= seed < 2^63"),
+        (["--suite", "polymnist", "--seeds", str(2**64 - 1)], "0 <= seed < 2^63"),
+        (["--suite", "polymnist", "--checkpoint-every", "nan"], "--checkpoint-every nan"),
+        (["--suite", "polymnist", "--models", "mopoe", "--set", "mopeo.beta=1"], "Did you mean: mopoe?"),
+        (["--suite", "polymnist", "--models", "mopoe", "--set", "zzz.beta=1"], "name one of this run's models: mopoe"),
     ],
 )
 def test_bad_input_is_one_clear_error(argv, expected, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert last_line(err).startswith("error: ") and expected in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "item, expected",
+    [
+        ("mopoe.epochs=abc", "mopoe.epochs = 'abc' is not an integer >= 1"),
+        ("mopoe.epochs=-5", "mopoe.epochs = -5 is not an integer >= 1"),
+        ("mopoe.lr=nan", "mopoe.lr = 'nan' is not a finite number > 0"),
+        ("mopoe.lr=-1", "mopoe.lr = -1.0 is not a finite number > 0"),
+        ("mopoe.adam_betas=0.5", "mopoe.adam_betas = 0.5 is not a tuple of 2 finite numbers in [0, 1)"),
+        ("mopoe.batch_size=0", "mopoe.batch_size = 0 is not an integer >= 1"),
+        ("mopoe.likelihood=lapalce", "mopoe.likelihood = 'lapalce' is not one of: laplace, gaussian"),
+        ("mopoe.amsgrad=yes", "mopoe.amsgrad = 'yes' is not True or False"),
+        ("mld.autoencoder.epochs=0", "mld.autoencoder.epochs = 0 is not an integer >= 1"),
+    ],
+)
+def test_a_bad_set_value_is_refused_before_any_work(item, expected, tmp_path, capsys):
+    """Each value is checked against its field's annotation, bounds and choices (bench.fields) before data,
+    classifiers or training: nothing is cached, and the error names the field, the value and what it must be."""
+    argv = ["--suite", "polymnist", "--scale", "quick", "--models", "mopoe,mld", "--set", item, "--out", str(tmp_path),
+            "--no-progress", "--device", "cpu"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert expected in last_line(err) and "Traceback" not in err
+    assert not (tmp_path / "cache").exists()
 
 
 def test_list_prints_registries(capsys):
