@@ -46,10 +46,7 @@ def load_data(
     cached = None
     if cfg.data_root is None and not store.fresh and manifest_path(folder / "test.pt").exists():
         try:
-            cached = load_dataset(folder / "train.pt")[0], *load_dataset(folder / "test.pt")
-            for split, ds in (("train", cached[0]), ("test", cached[1])):
-                if dataset_sha256(ds) != cached[2][f"{split}_sha256"]:
-                    raise BenchError(f"the {split} split does not match its manifest's SHA-256", "it is rebuilt")
+            cached = cached_data(folder)
         except BenchError as err:
             warnings.warn(f"cached data {folder} is damaged and will be rebuilt: {err}", CacheWarning, 2)
     if cached is not None:
@@ -64,6 +61,20 @@ def load_data(
     # the content hashes make a changed data folder retrain everything downstream
     key = stable_hash(data_key, manifest["train_sha256"], manifest["test_sha256"], scale.n_train, scale.n_test)
     return train, test, {**manifest, "n_train_used": len(train), "n_test_used": len(test), "key": key}, key
+
+
+def cached_data(folder: Path) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
+    """(train, test, manifest) of the cached embedded data, or a ``BenchError`` unless both splits match the SHA-256
+    their manifest records: data that fails its check is never returned."""
+    train, train_manifest = load_dataset(folder / "train.pt")
+    test, manifest = load_dataset(folder / "test.pt")
+    for split, ds, recorded in (("train", train, train_manifest), ("test", test, manifest)):
+        expected = recorded.get(f"{split}_sha256")
+        if expected is None:
+            raise BenchError(f"the manifest of the {split} split records no {split}_sha256", "it is rebuilt")
+        if dataset_sha256(ds) != expected:
+            raise BenchError(f"the {split} split does not match its manifest's SHA-256", "it is rebuilt")
+    return train, test, manifest
 
 
 def load_classifiers(suite, train, test, scale, data_key: str, store: Store, device, cfg: RunConfig):

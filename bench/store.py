@@ -160,6 +160,11 @@ def file_digest(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def record_digest(record: dict) -> str:
+    """SHA-256 of a cache record's canonical JSON (sorted keys), hex."""
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+
+
 class Store:
     """Stage outputs under ``root/<stage>/<key>.pt`` with a JSON record ``<key>.json`` beside it, where key =
     hash(stage config + upstream keys). The record carries the payload's size and SHA-256: an entry whose payload
@@ -182,7 +187,12 @@ class Store:
             return None
         try:
             record = load_json(record_path)
-            check = record.get("_payload", {})
+            if not isinstance(record, dict) or not isinstance(record.get("_payload"), dict):
+                raise BenchError(f"{record_path} is not a cache record (a JSON object with _payload)", "it is recomputed")
+            check = record["_payload"]
+            body = {k: v for k, v in record.items() if k != "_payload"}
+            if check.get("record_sha256") != record_digest(body):
+                raise BenchError(f"{record_path} does not match its SHA-256 (edited or damaged)", "it is recomputed")
             size = payload_path.stat().st_size
             if check.get("bytes") != size or check.get("sha256") != file_digest(payload_path):
                 raise BenchError(f"{payload_path} does not match its record (size or SHA-256)", "it is recomputed")
@@ -190,14 +200,16 @@ class Store:
         except BenchError as err:
             warnings.warn(f"cache entry {stage}/{key} is damaged and will be recomputed: {err}", CacheWarning, 2)
             return None
-        return payload, {k: v for k, v in record.items() if k != "_payload"}
+        return payload, body
 
     def save(self, stage: str, key: str, payload: Any, record: dict) -> None:
-        """Payload first, then the record with the payload's size and hash: a record on disk means a complete
-        payload."""
+        """Payload first, then the record with the payload's size and hash and the record's own hash: a record on
+        disk means a complete payload, and an edited number in it is caught on load."""
         payload_path = self.path(stage, key)
         save_torch(payload, payload_path)
-        check = {"bytes": payload_path.stat().st_size, "sha256": file_digest(payload_path)}
+        record = json.loads(json.dumps(record, default=str))  # as it reads back, so that its hash is stable
+        check = {"bytes": payload_path.stat().st_size, "sha256": file_digest(payload_path),
+                 "record_sha256": record_digest(record)}
         save_json({**record, "_payload": check}, self.path(stage, key, "json"))
 
     def cached_torch(
@@ -232,9 +244,11 @@ class Store:
         out = []
         for record_path in sorted(self.root.glob(f"{stage}/*.json"), key=lambda p: p.stat().st_mtime, reverse=True):
             try:
-                out.append((record_path.stem, load_json(record_path)))
+                record = load_json(record_path)
             except BenchError:
                 continue
+            if isinstance(record, dict):
+                out.append((record_path.stem, record))
         return out
 
 

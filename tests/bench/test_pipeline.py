@@ -1,5 +1,8 @@
 """Pipeline pieces that the end-to-end runs do not isolate: mixed precision around a model, damaged cached data."""
 
+import json
+
+import pytest
 import torch
 
 import bench.suites  # noqa: F401  (registers the suites)
@@ -56,3 +59,39 @@ def test_damaged_cached_data_is_rebuilt_with_a_warning(tmp_path):
     with pytest.warns(CacheWarning, match="rebuilt"):
         _, again, _, again_key = load_data(suite, suite.scales["quick"], cfg, store)
     assert again_key == key and torch.equal(again.images["m0"], test.images["m0"])
+
+
+def _zero_train_split(folder):
+    from bench.data.cache import load_dataset, save_dataset
+    from bench.data.dataset import MultimodalDataset
+
+    ds, manifest = load_dataset(folder / "train.pt")
+    zeros = MultimodalDataset({m: torch.zeros_like(x) for m, x in ds.images.items()}, ds.labels, ds.specs)
+    save_dataset(zeros, folder / "train.pt", manifest)  # a loadable file whose manifest hash is now stale
+
+
+def _drop_hashes(folder):
+    for name in ("train.pt.json", "test.pt.json"):
+        path = folder / name
+        manifest = json.loads(path.read_text())
+        path.write_text(json.dumps({k: v for k, v in manifest.items() if not k.endswith("_sha256")}))
+
+
+@pytest.mark.parametrize("damage", [_zero_train_split, _drop_hashes], ids=["all-zero train.pt", "no hashes"])
+def test_cached_data_that_fails_its_check_is_never_used(tmp_path, damage):
+    """After the warning "will be rebuilt" the data is rebuilt, not served: every split equals the first build."""
+    from bench.prepare import load_data
+    from bench.registry import SUITES
+    from bench.store import CacheWarning, Store
+
+    suite = SUITES.get("polymnist")()
+    cfg = RunConfig(suite="polymnist", scale="quick", out=str(tmp_path))
+    store = Store(tmp_path / "cache")
+    train, test, _, key = load_data(suite, suite.scales["quick"], cfg, store)
+    (folder,) = (tmp_path / "cache" / "data").glob("*")
+    damage(folder)
+    with pytest.warns(CacheWarning, match="rebuilt"):
+        again_train, again_test, _, again_key = load_data(suite, suite.scales["quick"], cfg, store)
+    assert again_key == key
+    for m in train.images:
+        assert torch.equal(again_train.images[m], train.images[m]) and torch.equal(again_test.images[m], test.images[m])

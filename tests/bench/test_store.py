@@ -1,4 +1,5 @@
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -78,7 +79,8 @@ def counting_compute(calls: list, value: float = 1.0):
     return compute
 
 
-@pytest.mark.parametrize("damage", ["flip a byte", "truncate", "drop the record's hash", "break the record"])
+@pytest.mark.parametrize("damage", ["flip a byte", "truncate", "drop the record's hash", "break the record",
+                                    "record is null", "record is a list", "edit a number in the record"])
 def test_a_damaged_entry_is_detected_and_recomputed_with_a_warning(tmp_path, damage):
     store, calls = Store(tmp_path), []
     store.cached_torch("stage", "k", counting_compute(calls))
@@ -91,6 +93,12 @@ def test_a_damaged_entry_is_detected_and_recomputed_with_a_warning(tmp_path, dam
         payload.write_bytes(payload.read_bytes()[:100])
     elif damage == "drop the record's hash":
         save_json({"note": "x"}, record)
+    elif damage == "record is null":
+        record.write_text("null")
+    elif damage == "record is a list":
+        record.write_text("[]")
+    elif damage == "edit a number in the record":
+        save_json({**json.loads(record.read_text()), "note": "y"}, record)  # payload hash intact, record edited
     else:
         record.write_text("{not json")
     with pytest.warns(CacheWarning, match="stage/k"):
