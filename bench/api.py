@@ -26,7 +26,7 @@ import torch
 from bench.config import RunConfig
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
-from bench.interface import DataSpec, check_model
+from bench.interface import UNKNOWN_SOURCE, DataSpec, check_model, code_version
 from bench.registry import check_name
 from bench.results import Results
 from bench.store import load_json, stable_hash
@@ -89,9 +89,11 @@ def evaluate(
 
 
 def weights_key(model, name: str) -> str:
-    """What keys a given model's evaluation: its name and a SHA-256 of its state dict's tensors (a model without a
-    state dict gets a fresh key, so it is evaluated every time)."""
-    if not hasattr(model, "state_dict"):
+    """What keys a given model's evaluation: its name, its code (``bench.interface.code_version``: a plug-in's source
+    file) and a SHA-256 of its state dict's tensors (a model without a state dict, or whose class has no readable
+    source, gets a fresh key, so it is evaluated every time)."""
+    version = code_version(type(model))
+    if not hasattr(model, "state_dict") or ["source", UNKNOWN_SOURCE] in version:
         return stable_hash("given", name, uuid.uuid4().hex)
     digest = hashlib.sha256()
     for key, value in model.state_dict().items():
@@ -99,7 +101,7 @@ def weights_key(model, name: str) -> str:
         if isinstance(value, torch.Tensor):
             digest.update(value.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
             digest.update(str((value.dtype, tuple(value.shape))).encode())
-    return stable_hash("given", name, digest.hexdigest())
+    return stable_hash("given", name, version, digest.hexdigest())
 
 
 def other_records(prep, name: str) -> list[dict]:

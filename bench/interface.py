@@ -6,7 +6,10 @@ Conditioning is a per-sample boolean mask over modalities, ``observed: bool (B, 
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Collection, Mapping, Protocol, Sequence, runtime_checkable
 
 import torch
@@ -188,10 +191,34 @@ def check_model(model: Any, name: str) -> None:
         ability(model, protocol)
 
 
+BUILT_IN_PACKAGES = ("bench", "baselines", "mld", "classifiers")  # whose versions bench.versions keeps honest
+
+
 def code_version(cls: type) -> list[list[Any]]:
     """``[[class name, VERSION], ...]`` of every class in ``cls``'s MRO that defines ``VERSION`` itself: what enters a
-    trained model's cache key and its export (``bench.versions`` keeps the numbers honest)."""
-    return [[k.__qualname__, k.__dict__["VERSION"]] for k in cls.__mro__ if "VERSION" in k.__dict__]
+    trained model's cache key and its export (``bench.versions`` keeps the numbers honest). A plug-in (a class from
+    outside this repository's packages) adds ``["source", SHA-256 of the file defining it]``, so an edited plug-in
+    retrains instead of serving its old numbers, ``VERSION`` or not."""
+    versions = [[k.__qualname__, k.__dict__["VERSION"]] for k in cls.__mro__ if "VERSION" in k.__dict__]
+    if cls.__module__.split(".")[0] not in BUILT_IN_PACKAGES:
+        versions.append(["source", source_digest(cls)])
+    return versions
+
+
+UNKNOWN_SOURCE = "unknown"
+
+
+def source_digest(cls: type) -> str:
+    """SHA-256 (first 16 hex digits) of the file that defines ``cls``, else of its class source, else
+    ``UNKNOWN_SOURCE`` (a class made at run time: its cache hits warn, ``bench.model_stage``)."""
+    try:
+        data = Path(inspect.getsourcefile(cls) or "").read_bytes()
+    except (TypeError, OSError):
+        try:
+            data = inspect.getsource(cls).encode()
+        except (TypeError, OSError):
+            return UNKNOWN_SOURCE
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def check_training_data(name: str, modalities: tuple[str, ...], train: MultimodalDataset) -> None:

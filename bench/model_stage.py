@@ -11,7 +11,7 @@ from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.exports import check_export, export_model, read_export, resolve_export
 from bench.health import Diverged, TrainingMonitor
-from bench.interface import DataSpec, StageCache, build_model, code_version
+from bench.interface import UNKNOWN_SOURCE, DataSpec, StageCache, build_model, code_version
 from bench.logs import LOG
 from bench.measure import measured
 from bench.overrides import parse_overrides
@@ -53,6 +53,9 @@ def train_model(name: str, spec: DataSpec, cfg: RunConfig, seed: int, train, dat
                                     "amp": cfg.amp}
 
     state, record = store.cached_torch("models", key, measured(fit, device), label=f"{name} seed {seed}: training")
+    if (store.hits[-1:] == [("models", key)] and ["source", UNKNOWN_SOURCE] in code_version(type(model))):
+        LOG.warning("%s seed %d: served from the cache, but %s has no readable source file, so an edit of its code "
+                    "cannot change its key: rerun with --fresh after changing it", name, seed, type(model).__qualname__)
     check_finite(name, record["train"])  # models that do not report to the monitor
     model.load_state_dict(state)  # a cache hit; after a fresh fit this reloads the same weights
     model.to(device).eval()

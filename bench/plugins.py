@@ -75,6 +75,9 @@ def _run(load, path: str) -> None:
         load()
     except BenchError:
         raise
+    except SystemExit as exc:
+        raise BenchError(f"--include {path} called sys.exit({exc.code!r}) while it was imported",
+                         "keep the exit out of import time (under if __name__ == '__main__':)") from None
     except Exception as exc:
         raise BenchError(f"--include {path} fails to import: {type(exc).__name__}: {exc}",
                          "fix the error in that file (run it with python to see the traceback)") from exc

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.interface import code_version
+from bench.interface import BUILT_IN_PACKAGES as PACKAGES, code_version
 
-PACKAGES = ("bench", "baselines", "mld", "classifiers")
 PLUMBING = frozenset({
     "bench.checkpoints", "bench.devices", "bench.errors", "bench.executors", "bench.health", "bench.interface",
     "bench.locks", "bench.logs", "bench.measure", "bench.outputs", "bench.overrides", "bench.pipeline", "bench.plots",

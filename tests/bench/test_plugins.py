@@ -72,6 +72,7 @@ def test_an_installed_entry_point_is_loaded(tmp_path, monkeypatch, registered):
 @pytest.mark.parametrize("content, message", [
     (None, "no such .py file or package folder"),
     ("raise RuntimeError('broken on purpose')", "fails to import: RuntimeError: broken on purpose"),
+    ("import sys\nsys.exit(3)", r"called sys.exit\(3\) while it was imported"),
 ])
 def test_a_bad_include_is_one_clear_error(tmp_path, content, message):
     path = tmp_path / "plug_broken.py"
@@ -92,3 +93,23 @@ def test_a_broken_entry_point_names_the_package(monkeypatch):
 def test_register_model_refuses_an_unknown_scale():
     with pytest.raises(ValueError, match="unknown scale"):
         register_model("nope", scales=("huge",))
+
+
+def test_an_edited_plug_in_gets_a_new_key_with_or_without_a_version(tmp_path, registered):
+    """A plug-in's source file is part of its code version, so of its training and evaluation keys: an edited
+    plug-in (here without a VERSION, and parameter-free, so its weights cannot tell) is retrained or re-evaluated
+    instead of serving its old cached numbers."""
+    from bench.api import weights_key
+    from bench.interface import code_version
+
+    path = tmp_path / "plugged_edit.py"
+    path.write_text(MODULE.format(name="plugged_edit").replace("class Plugged:", "class Plugged(torch.nn.Module):")
+                    .replace("import bench\n", "import bench\nimport torch\n"))
+    registered.append("plugged_edit")
+    load_plugins([str(path)])
+    cls = MODELS.get("plugged_edit")
+    version, key = code_version(cls), weights_key(cls(), "plugged_edit")
+    assert version[-1][0] == "source" and weights_key(cls(), "plugged_edit") == key  # stable while unedited
+    path.write_text(path.read_text() + "\nSCALE = 2.0  # an edit that changes what the model computes\n")
+    assert code_version(cls) != version and weights_key(cls(), "plugged_edit") != key
+    assert not any(entry[0] == "source" for entry in code_version(MODELS.get("mopoe")))  # built-ins: VERSION alone
