@@ -40,6 +40,11 @@ def load_data(
     cache)."""
     if cfg.download and cfg.data_root is None:
         raise BenchError("--download needs --data-root (the folder to download into)", "add --data-root DIR")
+    if cfg.data_root is not None and not cfg.download and not Path(cfg.data_root).expanduser().is_dir():
+        what = "is a file, not a folder" if Path(cfg.data_root).expanduser().exists() else "does not exist"
+        raise BenchError(f"--data-root {cfg.data_root} {what}",
+                         "pass the folder that holds the suite's files (see --list for each suite's layout), "
+                         "or leave --data-root out for the embedded data")
     source = "embedded" if cfg.data_root is None else str(Path(cfg.data_root).expanduser().resolve())
     data_key = stable_hash("data", suite.name, source, *suite.data_params)
     folder = store.root / "data" / data_key
@@ -52,7 +57,7 @@ def load_data(
     if cached is not None:
         train, test, manifest = cached
     else:
-        train, test, manifest = suite.load_data(cfg.data_root, download=cfg.download)
+        train, test, manifest = suite.load_data(cfg.data_root, download=cfg.download, derived=store.root / "derived")
         if cfg.data_root is None and save:
             save_dataset(train, folder / "train.pt", manifest)
             save_dataset(test, folder / "test.pt", manifest)

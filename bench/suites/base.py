@@ -8,6 +8,7 @@ every model."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Sequence
 
 from bench.data.dataset import MultimodalDataset, random_subset
@@ -75,11 +76,13 @@ class Suite:
     scales: dict[str, SuiteScale]
     data_seed: int = 0  # seeds the data's builders and the subsets a scale takes (``shrink``)
 
-    def load_data(self, data_root: str | None, *, download: bool = False
+    def load_data(self, data_root: str | None, *, download: bool = False, derived: Path | None = None
                   ) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
         """(train, test, manifest) from ``data_root`` (None: the offline default). The manifest names the
         ``source`` and holds ``train_sha256`` and ``test_sha256`` (``bench.data.dataset.dataset_sha256``);
-        ``download`` fetches the public files into ``data_root`` first."""
+        ``download`` fetches the public files into ``data_root`` first. Files a suite derives from the user's data
+        (an index, a pairing) go under ``derived`` (the run's cache), never into ``data_root``, which may be
+        read-only."""
         raise NotImplementedError
 
     def shrink(self, ds: MultimodalDataset, n: int | None, *, seed: int) -> MultimodalDataset:

@@ -177,6 +177,8 @@ def test_mld_variants_share_one_autoencoder_stage(quick_run):
         (["--suite", "polymnist", "--checkpoint-every", "nan"], "--checkpoint-every nan"),
         (["--suite", "polymnist", "--models", "mopoe", "--set", "mopeo.beta=1"], "Did you mean: mopoe?"),
         (["--suite", "polymnist", "--models", "mopoe", "--set", "zzz.beta=1"], "name one of this run's models: mopoe"),
+        (["--suite", "polymnist", "--scale", "quick", "--data-root", "/nonexistent/data"], "does not exist"),
+        (["--suite", "polymnist", "--scale", "quick", "--data-root", __file__], "is a file, not a folder"),
     ],
 )
 def test_bad_input_is_one_clear_error(argv, expected, tmp_path, capsys):

@@ -5,6 +5,7 @@ seeded pairing, or the offline stand-in); networks: ``nets``; presets: ``presets
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 from bench.data.dataset import MultimodalDataset
@@ -36,14 +37,15 @@ class MNISTSVHNSuite(Suite):
         default_factory=lambda: standard_scales(quick_train=2000, quick_test=300, default_test=1000)
     )
 
-    def load_data(self, data_root: str | None, *, download: bool = False) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
+    def load_data(self, data_root: str | None, *, download: bool = False, derived: Path | None = None
+                  ) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
         from bench.suites.mnist_svhn.data import build_stand_in, download as fetch, load_mnist_svhn
 
         if data_root is None:
             return build_stand_in(dm=self.stand_in_dm, seed=self.data_seed)
         if download:
             fetch(data_root)
-        return load_mnist_svhn(data_root, dm=self.dm, seed=self.data_seed)
+        return load_mnist_svhn(data_root, dm=self.dm, seed=self.data_seed, derived=derived)
 
     @property
     def published_sizes(self) -> tuple[int, int]:

@@ -149,11 +149,12 @@ def paired(mnist: np.ndarray, svhn: np.ndarray, labels: np.ndarray, idx_m: np.nd
 
 
 def load_mnist_svhn(
-    data_root: str | Path, *, dm: int = DEFAULT_DM, seed: int = 0, index_folder: str | Path | None = None
+    data_root: str | Path, *, dm: int = DEFAULT_DM, seed: int = 0, derived: str | Path | None = None
 ) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
-    """(train, test, manifest) from the real files under ``data_root``; the pairing is loaded from or saved to
-    ``index_folder`` (default ``data_root/mnist_svhn_pairs/dm<dm>-seed<seed>``). Missing files: one error naming
-    every missing file."""
+    """(train, test, manifest) from the real files under ``data_root``. The pairing is read from
+    ``data_root/mnist_svhn_pairs/dm<dm>-seed<seed>`` when it holds all four index files (a user's own pairing),
+    else loaded from or saved to the same path under ``derived`` (the run's cache; default ``data_root``), so a
+    read-only data folder works. Missing files: one error naming every missing file."""
     root = Path(data_root)
     missing = []
     for split in ("train", "test"):
@@ -161,13 +162,17 @@ def load_mnist_svhn(
             try:
                 find(root, split)
             except BenchError as err:
-                missing.append(str(err))
+                missing.append((find, err.problem))
     if missing:
+        fixes = dict.fromkeys(fix(root) for fix in (
+            mnist_fix if find is mnist_raw_paths else svhn_fix for find, _ in missing))
         raise BenchError(
-            "MNIST-SVHN files missing or unreadable: " + "; ".join(dict.fromkeys(missing)),
-            f"{mnist_fix(root)}; {svhn_fix(root)}; or pass --download on a machine with internet",
+            "MNIST-SVHN files missing or unreadable:\n" + "\n".join(f"  - {problem}" for _, problem in missing),
+            "; ".join(fixes) + "; or pass --download on a machine with internet",
         )
-    folder = Path(index_folder) if index_folder else root / "mnist_svhn_pairs" / f"dm{dm}-seed{seed}"
+    pairs = Path("mnist_svhn_pairs") / f"dm{dm}-seed{seed}"
+    given = all(p.is_file() for split in ("train", "test") for p in pairing_files(root / pairs, split))
+    folder = root / pairs if given or derived is None else Path(derived) / pairs
     splits, counts = {}, {}
     for split, split_seed in (("train", seed), ("test", seed + 1)):
         digits, labels_m = load_mnist_raw(root, split)

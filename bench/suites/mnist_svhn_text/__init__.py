@@ -6,6 +6,7 @@ character-level text classifier for the text), quality on the two image modaliti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 from bench.data.dataset import MultimodalDataset
@@ -38,11 +39,12 @@ class MNISTSVHNTextSuite(Suite):
         default_factory=lambda: standard_scales(quick_train=1000, quick_test=200, default_test=1000)
     )
 
-    def load_data(self, data_root: str | None, *, download: bool = False) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
+    def load_data(self, data_root: str | None, *, download: bool = False, derived: Path | None = None
+                  ) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
         from bench.suites.mnist_svhn.data import content_hashes
         from bench.suites.mnist_svhn_text.data import with_text
 
-        train, test, manifest = self.pairs.load_data(data_root, download=download)
+        train, test, manifest = self.pairs.load_data(data_root, download=download, derived=derived)
         splits = {"train": with_text(train, seed=self.data_seed), "test": with_text(test, seed=self.data_seed + 1)}
         manifest = {**manifest, **content_hashes(splits), "text": "digit names, 8 characters, MoPoE alphabet"}
         return splits["train"], splits["test"], manifest

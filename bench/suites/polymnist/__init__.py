@@ -5,6 +5,7 @@ networks: ``nets``; presets: ``presets``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 from bench.data.dataset import MultimodalDataset
@@ -33,7 +34,8 @@ class PolyMNISTSuite(Suite):
         default_factory=lambda: standard_scales(quick_train=1000, quick_test=300, default_test=500)
     )
 
-    def load_data(self, data_root: str | None, *, download: bool = False) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
+    def load_data(self, data_root: str | None, *, download: bool = False, derived: Path | None = None
+                  ) -> tuple[MultimodalDataset, MultimodalDataset, dict]:
         """(train, test, manifest) from ``data_root`` (``bench.suites.polymnist.data.load_polymnist``). ``download``
         fetches MNIST into ``data_root/MNIST/raw`` first (PolyMNIST is then generated from it, unless the folder
         already holds the published PolyMNIST files)."""

@@ -120,6 +120,27 @@ def test_real_files_load_pair_and_save_index_files(tmp_path):
     assert np.array_equal(load_mnist_svhn(other, dm=3, seed=5)[0].labels, train.labels)  # reproducible from the seed
 
 
+def test_the_pairing_goes_to_the_runs_cache_and_never_into_the_data_folder(tmp_path):
+    """The data folder may be read-only: the suite writes its pairing under the run's cache (``derived``), and reads
+    a pairing the user keeps in the data folder when all four index files are there."""
+    from bench.registry import SUITES
+
+    root, cache = tmp_path / "data", tmp_path / "cache"
+    write_real_files(root)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    suite = SUITES.get("mnist_svhn")()
+    train, _, _ = suite.load_data(str(root), derived=cache)
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    pairs = Path("mnist_svhn_pairs") / f"dm{suite.dm}-seed{suite.data_seed}"
+    assert all(p.is_file() for split in ("train", "test") for p in pairing_files(cache / pairs, split))
+    (root / pairs).mkdir(parents=True)
+    for split in ("train", "test"):  # the user's own pairing: the cached one reversed
+        for ours, theirs in zip(pairing_files(cache / pairs, split), pairing_files(root / pairs, split)):
+            torch.save(torch.load(ours, weights_only=True).flip(0), theirs)
+    again, _, _ = suite.load_data(str(root), derived=tmp_path / "other-cache")
+    assert torch.equal(again.labels, train.labels.flip(0)) and not (tmp_path / "other-cache").exists()
+
+
 def test_index_files_that_do_not_fit_the_data_are_refused(tmp_path):
     write_real_files(tmp_path)
     load_mnist_svhn(tmp_path, dm=2, seed=0)
@@ -138,6 +159,8 @@ def test_missing_files_are_one_error_naming_them_and_download(tmp_path):
     for name in ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte", "train_32x32.mat", "test_32x32.mat"):
         assert name in text
     assert "--download" in text
+    assert err.value.fix.count("torchvision.datasets.MNIST") == 1 and err.value.fix.count("SVHN(") == 1  # each fix once
+    assert len(err.value.problem.splitlines()) == 5  # a heading, then one missing path per line
 
 
 def test_rendered_digits_and_the_stand_in():
