@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
 import time
@@ -49,17 +51,43 @@ def _umask() -> int:
 
 def atomic_write(path: Path, write: Callable[[Any], None], mode: str) -> None:
     """Write through a temporary file in the same folder, then rename: readers never see half a file. The file gets
-    the permissions of a plain ``open`` (0666 less the umask; ``mkstemp`` alone would leave 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    the permissions of a plain ``open`` (0666 less the umask; ``mkstemp`` alone would leave 0600). A full disk is
+    one ``BenchError`` (``disk_full``) and leaves no partial file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise disk_full(path) from None
+        raise
     try:
         with os.fdopen(fd, mode) as fh:
             write(fh)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if _out_of_space(exc, path):
+            raise disk_full(path) from None
         raise
+
+
+def _out_of_space(exc: BaseException, path: Path) -> bool:
+    """An ``ENOSPC``, or torch.save's own write failure (a ``RuntimeError`` from its zip writer, which drops the
+    errno) on a disk with almost nothing left."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, RuntimeError) and ("inline_container" in str(exc) or "PytorchStreamWriter" in str(exc)):
+        return shutil.disk_usage(path.parent).free < 64 * 2**20
+    return False
+
+
+def disk_full(path: Path) -> BenchError:
+    """The error for a write that ran out of space: where, how much is free, and that finished work is kept."""
+    free = shutil.disk_usage(path.parent).free
+    return BenchError(f"the disk holding {path.parent} is full while writing {path.name} ({free / 2**20:.1f} MiB free)",
+                      "free space there (or pass --out on a larger disk) and rerun the same command: finished stages "
+                      "and training checkpoints are kept, and nothing half-written is ever read")
 
 
 def writable_folder(path: str | Path, flag: str = "--out") -> Path:

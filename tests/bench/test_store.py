@@ -140,3 +140,32 @@ def test_fresh_recomputes_and_hits_are_reported(tmp_path):
     value, _ = fresh.cached_torch("stage", "k", counting_compute(calls, value=2.0))
     assert len(calls) == 2 and fresh.computed == [("stage", "k")] and torch.equal(value["w"], torch.full((1000,), 2.0))
     assert [key for key, _ in Store(tmp_path).entries("stage")] == ["k"]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs (skipped where it cannot be mounted: not root, no mount permission)."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount
+    subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_is_one_clear_error_and_keeps_finished_work(small_disk):
+    """torch.save's own write failure and a plain ENOSPC both say the disk is full, how much is free and that
+    finished stages are kept; no partial or temporary file is left, and a finished entry still loads."""
+    store = Store(small_disk)
+    store.save("stage", "done", {"w": torch.ones(10)}, {"note": "finished"})
+    with pytest.raises(BenchError, match=r"is full while writing big\.pt \(\d+\.\d MiB free\).*finished stages") as err:
+        store.save("stage", "big", {"w": torch.ones(2**20)}, {})  # 4 MiB
+    assert "kept" in err.value.fix
+    with pytest.raises(BenchError, match=r"is full while writing table\.md"):
+        from bench.store import save_text
+
+        save_text("x" * (2 * 2**20), small_disk / "table.md")
+    assert sorted(p.name for p in small_disk.rglob("*") if p.is_file()) == ["done.json", "done.pt"]
+    assert store.load("stage", "done") is not None
