@@ -18,7 +18,7 @@ from bench.data.kinds import ModalitySpec
 from bench.errors import BenchError
 from bench.interface import DataSpec, code_version
 from bench.registry import MODELS, SUITES
-from bench.store import file_digest, save_json
+from bench.store import atomic_write, file_digest, save_json
 
 FORMAT = "mm-latent-bench model"
 FORMAT_VERSION = 2  # 2: the spec names its suite (whose networks rebuild the model)
@@ -34,14 +34,11 @@ def export_model(model, name: str, seed: int, folder: str | Path, *, spec: DataS
                  extra: Mapping[str, Any] = ()) -> Path:
     """Write ``model``'s weights and metadata to ``folder``; return the weights' path. ``extra`` joins the metadata
     (e.g. the training record)."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     weights, meta_path = export_paths(folder, name, seed)
-    weights.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    partial = weights.with_suffix(".safetensors.partial")
-    save_file(state, str(partial))
-    partial.replace(weights)  # never a half-written file under the final name
+    atomic_write(weights, lambda fh: fh.write(save(state)), "wb")  # umask permissions, never half a file
     save_json({
         "format": FORMAT, "format_version": FORMAT_VERSION, "name": name, "seed": seed,
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
@@ -71,8 +68,13 @@ def read_export(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
     except (OSError, ValueError) as exc:
         raise BenchError(f"checkpoint {weights} has no readable metadata {meta_path.name} beside it ({exc})",
                          "export the model with --export (it writes both files)") from None
-    if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
         raise BenchError(f"{meta_path} is not a {FORMAT} (format version {FORMAT_VERSION}) file", "re-export the model")
+    kinds = {"name": str, "seed": int, "config": dict, "code_version": list, "data_key": str, "spec": dict}
+    wrong = [k for k, kind in kinds.items() if not isinstance(meta.get(k), kind)]
+    if wrong:
+        raise BenchError(f"{meta_path} lacks or mistypes {', '.join(wrong)} (expected "
+                         f"{', '.join(f'{k}: {kinds[k].__name__}' for k in wrong)})", "export the model again")
     if file_digest(weights) != meta.get("weights_sha256"):
         raise BenchError(f"checkpoint {weights} does not match the SHA-256 in {meta_path.name}: the file is corrupt or "
                          "was replaced", "export the model again")

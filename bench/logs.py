@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from bench.errors import BenchError
+
 LOG = logging.getLogger("bench")
 _FORMAT_FILE = "%(asctime)s %(levelname)-7s %(message)s"
 _HANDLER_TAG = "_bench_handler"
@@ -48,6 +50,8 @@ def configure(out: str | Path | None, verbosity: int = 0) -> Path | None:
     if out is not None:
         path = Path(out) / "run.log"
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():  # appending through it would write wherever it points
+            raise BenchError(f"{path} is a symbolic link", f"remove {path}: the run log is never written through a link")
         file = logging.FileHandler(path, mode="a", encoding="utf-8")
         file.setLevel(logging.DEBUG if verbosity > 0 else logging.INFO)
         file.setFormatter(logging.Formatter(_FORMAT_FILE, datefmt="%Y-%m-%dT%H:%M:%S"))

@@ -24,7 +24,7 @@ from bench.measure import measured
 from bench.metrics.features import ClassifierFeatures, FeatureExtractor, InceptionFeatures, find_inception_weights
 from bench.metrics.quality import RealFeatures, real_features
 from bench.request import check_request, model_names
-from bench.store import CacheWarning, Store, stable_hash, writable_folder
+from bench.store import CacheWarning, Store, stable_hash, sweep_orphans, writable_folder
 from classifiers.nets import FAMILY as CLASSIFIER
 from classifiers.train import CLASSIFIER_VERSION, classifier_accuracy, train_classifiers
 
@@ -193,6 +193,8 @@ def prepare(cfg: RunConfig, given: tuple[str, ...] = ()) -> Prepared:
     writable_folder(cfg.out)
     device = resolve_device(cfg.device)
     store = Store(Path(cfg.out) / "cache", fresh=cfg.fresh)
+    if swept := sweep_orphans(cfg.out):
+        LOG.info("removed %d temporary file(s) of writes a killed run left unfinished", swept)
     timings: dict[str, float] = {}
     inception, fid_unavailable = load_inception(cfg, device)
     unavailable = {} if fid_unavailable is None else {"inception": fid_unavailable}

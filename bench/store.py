@@ -8,6 +8,7 @@ import functools
 import hashlib
 import json
 import os
+import pickle
 import platform
 import shutil
 import subprocess
@@ -72,6 +73,24 @@ def atomic_write(path: Path, write: Callable[[Any], None], mode: str) -> None:
         raise
 
 
+ORPHAN_AGE_S = 3600.0  # a temporary file this old belongs to no live write: a killed run left it
+
+
+def sweep_orphans(folder: str | Path, *, older_than: float = ORPHAN_AGE_S) -> int:
+    """Delete the temporary files of writes that never finished (``atomic_write``'s ``.<name>.*.tmp``) under
+    ``folder`` and older than ``older_than`` seconds (a younger one may be another process's write in progress);
+    return how many went."""
+    cutoff, swept = time.time() - older_than, 0
+    for tmp in Path(folder).rglob(".*.tmp"):
+        try:
+            if tmp.is_file() and not tmp.is_symlink() and tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                swept += 1
+        except OSError:
+            continue
+    return swept
+
+
 def _out_of_space(exc: BaseException, path: Path) -> bool:
     """An ``ENOSPC``, or torch.save's own write failure (a ``RuntimeError`` from its zip writer, which drops the
     errno) on a disk with almost nothing left."""
@@ -121,12 +140,13 @@ def load_torch(path: str | Path, *, fix: str | None = None, what: str = "a tenso
     except FileNotFoundError:
         raise
     except Exception as exc:  # truncated zip, legacy pickle cut short, or a pickle that is not plain tensors
-        lines = str(exc).splitlines()
-        detail = (
-            "it holds Python objects, which safe loading (tensors only) refuses"
-            if lines and lines[0].startswith("Weights only load failed")  # torch's advice to load unsafely dropped
-            else f"{type(exc).__name__}: {lines[0] if lines else 'unexpected end of file'}"
-        )
+        text = str(exc)
+        if "Unsupported global" in text:  # torch refused a class: a pickle of Python objects (its advice dropped)
+            detail = "it holds Python objects, which safe loading (tensors only) refuses"
+        elif text.startswith("Weights only load failed") or isinstance(exc, (EOFError, pickle.UnpicklingError)):
+            detail = "not a torch.save file (corrupt or truncated)"
+        else:
+            detail = f"{type(exc).__name__}: {text.splitlines()[0] if text else 'unexpected end of file'}"
         raise BenchError(f"cannot read {path} as {what}: {detail}", fix or f"delete {path} so it is rebuilt") from None
 
 

@@ -90,3 +90,25 @@ def test_a_dotted_model_name_keeps_every_seed_apart(tmp_path):
     paths = {p.name for seed in (0, 1) for p in export_paths(tmp_path, "mean.v2", seed)}
     assert paths == {"mean.v2-seed0.safetensors", "mean.v2-seed0.json", "mean.v2-seed1.safetensors",
                      "mean.v2-seed1.json"}
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda meta: {**meta, "config": "garbage"}, "mistypes config"),
+    (lambda meta: {k: v for k, v in meta.items() if k != "name"}, "lacks or mistypes name"),
+    (lambda meta: [meta], "is not a"),
+])
+def test_an_export_with_broken_metadata_is_one_clear_error(exported, tmp_path, edit, message):
+    """Metadata that is not an object, lacks a key or has the wrong type is a BenchError, not a traceback; the
+    files' permissions follow the umask like every other output (safetensors alone writes 0600)."""
+    import os
+
+    from bench.errors import BenchError
+
+    weights = tmp_path / "mopoe-seed0.safetensors"
+    weights.write_bytes((exported / "mopoe-seed0.safetensors").read_bytes())
+    (tmp_path / "mopoe-seed0.json").write_text(json.dumps(edit(json.loads((exported / "mopoe-seed0.json").read_text()))))
+    with pytest.raises(BenchError, match=message):
+        load_model("mopoe", weights)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (exported / "mopoe-seed0.safetensors").stat().st_mode & 0o777 == 0o666 & ~mask

@@ -535,3 +535,12 @@ def test_plan_after_a_run_predicts_its_cached_stages_at_zero(quick_run):
     plan = json.loads((out / "polymnist" / "plan-quick.json").read_text())
     cached = {s["stage"] for s in plan["stages"] if s["note"] == "cached" and s["seconds"] == 0}
     assert cached == {"classifiers", *(f"{m} seed 0: {stage}" for m in ("mld", "mopoe") for stage in ("training", "evaluation"))}
+
+
+def test_a_run_log_that_is_a_symlink_is_refused(tmp_path, capsys):
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "run.log").symlink_to(target)
+    assert main(["--suite", "polymnist", "--scale", "quick", "--out", str(tmp_path / "out")]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err and target.read_text() == ""

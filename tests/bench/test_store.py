@@ -169,3 +169,35 @@ def test_a_full_disk_is_one_clear_error_and_keeps_finished_work(small_disk):
         save_text("x" * (2 * 2**20), small_disk / "table.md")
     assert sorted(p.name for p in small_disk.rglob("*") if p.is_file()) == ["done.json", "done.pt"]
     assert store.load("stage", "done") is not None
+
+
+def test_random_bytes_and_a_pickled_object_are_told_apart(tmp_path):
+    """Random bytes (a user's corrupt m0.pt or Inception file) are "not a torch.save file"; only a file whose
+    globals torch refused "holds Python objects"."""
+    import random
+
+    noise, pickled = tmp_path / "m0.pt", tmp_path / "objects.pt"
+    noise.write_bytes(random.Random(0).randbytes(5000))  # fixed bytes: the same verdict on every run
+    torch.save({"obj": Exploit()}, pickled)
+    with pytest.raises(BenchError, match=r"not a torch\.save file \(corrupt or truncated\)"):
+        load_torch(noise)
+    with pytest.raises(BenchError, match="holds Python objects"):
+        load_torch(pickled)
+    assert not Exploit.ran
+
+
+def test_orphan_temporary_files_are_swept_and_live_ones_kept(tmp_path):
+    import os
+    import time
+
+    from bench.store import sweep_orphans
+
+    old, young, kept = tmp_path / "cache" / ".k.pt.abc.tmp", tmp_path / ".table.md.def.tmp", tmp_path / "k.pt"
+    old.parent.mkdir()
+    for path in (old, young, kept):
+        path.write_text("x")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    os.utime(kept, (hours_ago, hours_ago))
+    assert sweep_orphans(tmp_path) == 1
+    assert not old.exists() and young.exists() and kept.exists()

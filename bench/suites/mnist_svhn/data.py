@@ -121,7 +121,14 @@ def load_or_pair(
     label arrays; else a new one from ``seed``, saved there (atomically, tensors only)."""
     path_m, path_s = pairing_files(folder, split)
     if path_m.is_file() and path_s.is_file():
-        idx_m, idx_s = load_torch(path_m).numpy(), load_torch(path_s).numpy()
+        loaded = {path: load_torch(path, fix=f"delete {path} to pair again with seed {seed}") for path in (path_m, path_s)}
+        for path, idx in loaded.items():
+            if not isinstance(idx, torch.Tensor) or idx.dtype != torch.int64 or idx.ndim != 1:
+                what = f"a {idx.dtype} tensor of shape {tuple(idx.shape)}" if isinstance(idx, torch.Tensor) else \
+                    f"a {type(idx).__name__}"
+                raise BenchError(f"{path} holds {what}, not a 1-D int64 tensor of indices",
+                                 f"delete it to pair again with seed {seed}")
+        idx_m, idx_s = loaded[path_m].numpy(), loaded[path_s].numpy()
         valid = (
             idx_m.shape == idx_s.shape and idx_m.ndim == 1
             and idx_m.size and idx_m.max() < len(labels_m) and idx_s.max() < len(labels_s)

@@ -2,6 +2,7 @@
 label-matched pairing and its index files, and the offline stand-in."""
 
 import gzip
+import re
 import struct
 from pathlib import Path
 
@@ -148,6 +149,17 @@ def test_index_files_that_do_not_fit_the_data_are_refused(tmp_path):
     idx = torch.load(path_m, weights_only=True)
     torch.save(idx.flip(0), path_m)  # pairs of different labels now
     with pytest.raises(BenchError, match="do not pair same-label items"):
+        load_mnist_svhn(tmp_path, dm=2, seed=0)
+
+
+@pytest.mark.parametrize("content, message", [({"idx": torch.arange(3)}, "holds a dict"),
+                                              (torch.zeros(3), "holds a torch.float32 tensor of shape (3,)")])
+def test_index_files_of_another_type_are_one_clear_error(tmp_path, content, message):
+    write_real_files(tmp_path)
+    load_mnist_svhn(tmp_path, dm=2, seed=0)
+    path_m, _ = pairing_files(tmp_path / "mnist_svhn_pairs" / "dm2-seed0", "train")
+    torch.save(content, path_m)
+    with pytest.raises(BenchError, match=re.escape(message)):
         load_mnist_svhn(tmp_path, dm=2, seed=0)
 
 
