@@ -27,6 +27,7 @@ from bench.config import RunConfig
 from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
 from bench.interface import UNKNOWN_SOURCE, DataSpec, check_model, code_version
+from bench.output_checks import CheckedOutputs
 from bench.registry import check_name
 from bench.results import Results
 from bench.store import load_json, stable_hash
@@ -83,6 +84,7 @@ def evaluate(
             model.eval()
         given = {"key": weights_key(model, name), "train": {"losses": [], "curves": {}, "seconds": None, "steps": 0},
                  "provenance": {}, "stage": "given"}
+        model = CheckedOutputs(model, prep.spec, name)
         records = [score(prep, name, seed, model, given) for seed in seeds]
         report, document = write_outputs(prep, [*records, *other_records(prep, name)])
     return Results(document, report=report)
