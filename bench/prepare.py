@@ -5,6 +5,7 @@ feature space (``Prepared``)."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import time
 import warnings
 from dataclasses import dataclass
@@ -57,7 +58,10 @@ def load_data(
     if cached is not None:
         train, test, manifest = cached
     else:
-        train, test, manifest = suite.load_data(cfg.data_root, download=cfg.download, derived=store.root / "derived")
+        # a suite written before ``derived`` existed derives nothing, so it is not passed one
+        takes_derived = "derived" in inspect.signature(suite.load_data).parameters
+        extra = {"derived": store.root / "derived"} if takes_derived else {}
+        train, test, manifest = suite.load_data(cfg.data_root, download=cfg.download, **extra)
         if cfg.data_root is None and save:
             save_dataset(train, folder / "train.pt", manifest)
             save_dataset(test, folder / "test.pt", manifest)

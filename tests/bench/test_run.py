@@ -24,6 +24,14 @@ def last_line(stderr: str) -> str:
     return stderr.strip().splitlines()[-1]
 
 
+def error_block(stderr: str) -> str:
+    """The run's error message, from its last ``error: `` line to the end (a message may list one item per line)."""
+    lines = stderr.strip().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("error: ")]
+    assert starts, f"no 'error: ' line in {stderr!r}"
+    return "\n".join(lines[starts[-1]:])
+
+
 @pytest.fixture(scope="module", autouse=True)
 def no_inception_weights(tmp_path_factory):
     """No FID weights anywhere (as on CI): FID must be reported unavailable, whatever this machine's hub cache holds."""
@@ -426,7 +434,9 @@ def test_mnist_svhn_data_root_without_the_files_is_one_clear_error(tmp_path, cap
     argv = ["--suite", "mnist_svhn", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "o")]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert last_line(err).startswith("error: ") and "train_32x32.mat" in err and "--download" in err and "Traceback" not in err
+    message = error_block(err)
+    assert "train_32x32.mat" in message and "test_32x32.mat" in message and "Traceback" not in err
+    assert message.count("--download") == 1  # each fix said once, after the list of missing files
 
 
 def test_download_without_network_or_without_a_data_root_is_one_clear_error(tmp_path, capsys, monkeypatch):

@@ -39,7 +39,7 @@ MAX_PER_CLASS = 10_000
 def svhn_fix(data_root: str | Path) -> str:
     return (
         "run torchvision.datasets.SVHN(root, split=..., download=True) for 'train' and 'test' on a machine with "
-        f"internet (or pass --download there), then copy train_32x32.mat and test_32x32.mat to {Path(data_root) / 'SVHN'}"
+        f"internet, then copy train_32x32.mat and test_32x32.mat to {Path(data_root) / 'SVHN'}"
     )
 
 
@@ -175,7 +175,7 @@ def load_mnist_svhn(
             mnist_fix if find is mnist_raw_paths else svhn_fix for find, _ in missing))
         raise BenchError(
             "MNIST-SVHN files missing or unreadable:\n" + "\n".join(f"  - {problem}" for _, problem in missing),
-            "; ".join(fixes) + "; or pass --download on a machine with internet",
+            "pass --download on a machine with internet, or " + "; ".join(fixes),
         )
     pairs = Path("mnist_svhn_pairs") / f"dm{dm}-seed{seed}"
     given = all(p.is_file() for split in ("train", "test") for p in pairing_files(root / pairs, split))
