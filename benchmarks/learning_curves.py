@@ -22,7 +22,8 @@ points per model) and ``<out>/<suite>.png`` (loss, k1 and self against steps; k1
 
 reads the same curves from a finished ``bench.run`` instead of training: every run scores its models during training
 (``bench.probes``: k1, self, joint coherence and FD-clf on held-out test tuples at fractions of the plan), and the
-records under ``<run>/runs/<scale>/`` hold those points. Each result then also states whether the curve has
+records under ``<run>/runs/<scale>/`` hold those points. ``--from-run`` may be given more than once (runs of one suite and scale,
+e.g. one model retrained longer in a run of its own): a model's curve comes from the last run that holds it. Each result then also states whether the curve has
 plateaued: ``plateau`` is k1 at the last point minus k1 at the first point at or past 75% of the training, at most
 0.02 for a plateau (``bench.training_status``).
 """
@@ -193,7 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="results/learning_curves")
     parser.add_argument("--cache", default="results", help="where the suite's data and classifiers are cached")
     parser.add_argument("--progress", action="store_true")
-    parser.add_argument("--from-run", type=Path, help="a finished run's suite folder: read its curves, train nothing")
+    parser.add_argument("--from-run", type=Path, action="append",
+                        help="a finished run's suite folder: read its curves, train nothing (repeatable: a model's "
+                             "curve comes from the last run that holds it)")
     args = parser.parse_args(argv)
     if args.from_run is not None:
         write_from_run(args)
@@ -219,14 +222,24 @@ def main(argv: list[str] | None = None) -> None:
 
 def write_from_run(args) -> None:
     """``--from-run``: the learning curves of a finished run (module docstring)."""
-    document, results = from_run(args.from_run, args.seed)
-    if not results:
-        raise SystemExit(f"{args.from_run}: no finished run of seed {args.seed}")
+    merged: dict[str, dict] = {}
+    document = None
+    for root in args.from_run:
+        run_document, results = from_run(root, args.seed)
+        if not results:
+            raise SystemExit(f"{root}: no finished run of seed {args.seed}")
+        if document is not None and (run_document["suite"], run_document["scale"]) != (document["suite"], document["scale"]):
+            raise SystemExit(f"{root} is a {run_document['suite']} run at scale {run_document['scale']}, not "
+                             f"{document['suite']} at {document['scale']} as {args.from_run[0]}")
+        document = document or run_document
+        merged.update({result["model"]: {**result, "from_run": str(root), "commit": run_document["provenance"]["commit"]}
+                       for result in results})
+    results = list(merged.values())
     suite = document["suite"]
     stem = suite if not args.label else f"{suite}-{args.label}"
     out = Path(args.out)
     save_json({"suite": suite, "scale": document["scale"], "seed": args.seed, "n_eval": None, "every": None,
-               "overrides": document["config"]["overrides"], "from_run": str(args.from_run), "results": results,
+               "overrides": document["config"]["overrides"], "from_run": [str(r) for r in args.from_run], "results": results,
                "provenance": document["provenance"]}, out / f"{stem}.json")
     plot(results, out / f"{stem}.png", title=f"{suite} learning curves ({document['scale']} scale, seed {args.seed}, "
          f"scored during the run)", chance=0.1)

@@ -5,7 +5,7 @@
 
 A generated block is delimited by ``<!-- generated from results/<...>/summary.md -->`` (or a learning-curve study,
 ``results/learning_curves/<suite>.json``, a ``--plan`` output, ``benchmarks.plan_vs_run`` or
-``benchmarks.eval_vs_multivae`` JSON) and ``<!-- end generated -->``. From a ``summary.md`` it holds the run's
+``benchmarks.eval_vs_multivae``, ``benchmarks.ranking_vs_converged`` JSON) and ``<!-- end generated -->``. From a ``summary.md`` it holds the run's
 Markdown table and, from the ``results.json`` beside it (``summary.json`` for runs written before it), the wall time
 of every stage; from a learning-curve study,
 each model's last evaluation (steps, training seconds, k = 1 and self-reconstruction coherence) and the first step
@@ -185,6 +185,14 @@ def step_flops_of(bench_json: Path) -> str:
     return table + f"\n\nPeak (the fastest fp32 2048 x 2048 matrix product): {peaks}."
 
 
+def ranking_of(bench_json: Path) -> str:
+    """The tables of ``benchmarks.ranking_vs_converged``: per metric, each model's value and rank in the run and in
+    the converged reference, the run's training status, and whether the ranking holds."""
+    from benchmarks.ranking_vs_converged import markdown
+
+    return markdown(json.loads(bench_json.read_text())["metrics"]).rstrip("\n")
+
+
 def render(source: str, root: Path = ROOT) -> str:
     """The body of the block generated from ``source`` (a summary.md, a learning-curve study, a plan, a plan check
     or an evaluation benchmark, relative to ``root``)."""
@@ -194,7 +202,7 @@ def render(source: str, root: Path = ROOT) -> str:
         kind = data.get("benchmark") if "stages" not in data else "plan"
         renderer = {"plan": plan_of, "plan_vs_run": plan_check_of, "eval_vs_multivae": eval_speed_of,
                     "baselines_vs_multivae": step_speed_of, "mld_limits": mld_limits_of,
-                    "step_speed": step_flops_of}.get(kind, curves_of)
+                    "step_speed": step_flops_of, "ranking_vs_converged": ranking_of}.get(kind, curves_of)
         return renderer(path) + "\n"
     body = table_of(path) + "\n"
     run_json = next((p for p in (path.parent / "results.json", path.with_suffix(".json")) if p.exists()), None)

@@ -48,3 +48,34 @@ def test_k1_and_self_score_the_right_rows():
     k1, self_ = single_source_coherence(_Echo(), x, y, {"a": _ReadFirst(), "b": _ReadFirst()}, torch.Generator())
     assert self_ == pytest.approx(1.0)  # each modality given itself is echoed: every digit read right
     assert k1 == pytest.approx(0.1)  # cross-modal targets are zeros, read as class 0: right for y = 0 only
+
+
+def _finished_run(root, suite: str, curves: dict[str, list[float]], commit: str):
+    """A run folder as bench.run leaves it, with only what --from-run reads: per model, k1 at 25/50/75/100%."""
+    runs = []
+    for model, k1s in curves.items():
+        probes = [{"epoch": i + 1, "steps": 10 * (i + 1), "loss": 1.0, "total_seconds": float(i), "seconds": float(i),
+                   "fraction": (i + 1) / len(k1s), "k1": k1, "self": 0.9} for i, k1 in enumerate(k1s)]
+        record = {"model_record": {"train": {"seconds": 4.0, "steps": 10 * len(k1s)}, "config": {"epochs": len(k1s)}},
+                  "curves": {"train": []}, "probes": probes}
+        (root / "runs").mkdir(parents=True, exist_ok=True)
+        (root / "runs" / f"{model}.json").write_text(json.dumps(record))
+        runs.append({"model": model, "seed": 0, "status": "ok", "record": f"runs/{model}.json"})
+    (root / "results.json").write_text(json.dumps({"suite": suite, "scale": "converged", "config": {"overrides": []},
+                                                   "provenance": {"commit": commit}, "runs": runs}))
+    return root
+
+
+def test_curves_of_several_runs_take_each_model_from_the_last_run_that_holds_it(tmp_path):
+    first = _finished_run(tmp_path / "all", "mnist_svhn", {"mld": [0.2, 0.5, 0.7, 0.71], "mopoe": [0.3, 0.5, 0.58, 0.67]}, "a")
+    longer = _finished_run(tmp_path / "mopoe", "mnist_svhn", {"mopoe": [0.5, 0.66, 0.7, 0.705]}, "b")
+    main(["--from-run", str(first), "--from-run", str(longer), "--label", "converged", "--out", str(tmp_path / "lc")])
+    study = json.loads((tmp_path / "lc" / "mnist_svhn-converged.json").read_text())
+    by_model = {r["model"]: r for r in study["results"]}
+    assert [p["k1"] for p in by_model["mopoe"]["points"]] == [0.5, 0.66, 0.7, 0.705]  # the longer run replaced it
+    assert (by_model["mopoe"]["commit"], by_model["mld"]["commit"]) == ("b", "a")
+    assert by_model["mopoe"]["training"]["status"] == "converged"  # +0.005 from 75% to the end
+    assert study["from_run"] == [str(first), str(longer)]
+    other = _finished_run(tmp_path / "poly", "polymnist", {"mopoe": [0.1, 0.2, 0.3, 0.4]}, "c")
+    with pytest.raises(SystemExit, match="polymnist run at scale converged, not mnist_svhn"):
+        main(["--from-run", str(first), "--from-run", str(other), "--out", str(tmp_path / "lc")])
