@@ -8,8 +8,8 @@ A generated block is delimited by ``<!-- generated from results/<...>/summary.md
 ``benchmarks.eval_vs_multivae``, ``benchmarks.ranking_vs_converged`` JSON) and ``<!-- end generated -->``. From a ``summary.md`` it holds the run's
 Markdown table and, from the ``results.json`` beside it (``summary.json`` for runs written before it), the wall time
 of every stage; from a learning-curve study,
-each model's last evaluation (steps, training seconds, k = 1 and self-reconstruction coherence) and the first step
-at which k = 1 reached 0.2. Numbers in the README are never typed by hand.
+each model's last evaluation (steps, training seconds, k = 1 and self-reconstruction coherence), the first step
+at which k = 1 reached 0.2 and, for curves read from a run, k = 1's rise over the last quarter and the status. Numbers in the README are never typed by hand.
 """
 
 from __future__ import annotations
@@ -40,19 +40,25 @@ def timings_of(run_json: Path) -> str:
 
 def curves_of(study_json: Path, *, target: float = 0.2) -> str:
     """A table of a ``benchmarks.learning_curves`` study: per model, its last evaluation and when k = 1 reached
-    ``target`` (MLD's rows are its score network; its autoencoders' seconds are included)."""
+    ``target`` (MLD's rows are its score network; its autoencoders' seconds are included); for curves read from a
+    run (``--from-run``), also k = 1's rise from 75% of the training to its end and the status it gives."""
     study = json.loads(study_json.read_text())
+    with_status = any("rise" in result.get("training", {}) for result in study["results"])
     rows = [
-        "| Model | steps | training s | Coh k=1 | Coh self | first step with k=1 >= %.1f |" % target,
-        "|:--|--:|--:|--:|--:|--:|",
+        "| Model | steps | training s | Coh k=1 | Coh self | first step with k=1 >= %.1f |" % target
+        + (" k=1 rise from 75% of training | training |" if with_status else ""),
+        "|:--|--:|--:|--:|--:|--:|" + ("--:|:--|" if with_status else ""),
     ]
     for result in study["results"]:
         points = [p for p in result["points"] if not p["stage"].startswith("autoencoder ")]
         last = points[-1]
         reached = next((p["steps"] for p in points if p["k1"] >= target), None)
+        status = result.get("training", {})
         rows.append(
             f"| {result.get('label', result['model'])} | {last['steps']:,} | {last['seconds']:.0f} | {last['k1']:.3f} "
             f"| {last['self']:.3f} | {'not reached' if reached is None else f'{reached:,}'} |"
+            + (f" {status['rise']:+.3f} | {status['status']} |" if with_status and "rise" in status else
+               " — | — |" if with_status else "")
         )
     return "\n".join(rows)
 

@@ -34,3 +34,21 @@ def test_a_stale_block_is_rewritten_from_its_source_and_reported(tmp_path, capsy
     assert "stale blocks from results/s/summary.md" in capsys.readouterr().err
     assert main(page) == 0 and readme.read_text() == new
     assert main(["--check", *page]) == 0
+
+
+def test_curves_read_from_a_run_show_the_rise_over_the_last_quarter_and_the_status(tmp_path):
+    from tools.readme_results import curves_of
+
+    point = {"stage": "train", "steps": 100, "seconds": 10.0, "self": 0.9}
+    study = {"results": [
+        {"model": "a", "points": [{**point, "k1": 0.1}, {**point, "k1": 0.5}],
+         "training": {"status": "still rising", "rise": 0.034}},
+        {"model": "b", "points": [{**point, "k1": 0.3}], "training": {"status": "unknown"}}]}
+    path = tmp_path / "curves.json"
+    path.write_text(json.dumps(study))
+    rows = curves_of(path).splitlines()
+    assert rows[0].endswith("| k=1 rise from 75% of training | training |")
+    assert rows[2].endswith("| +0.034 | still rising |") and rows[3].endswith("| — | — |")
+    del study["results"][0]["training"]["rise"]
+    path.write_text(json.dumps(study))
+    assert "rise" not in curves_of(path)  # a study that trained its own curves has no status columns
