@@ -10,7 +10,9 @@ better) the models both runs hold are ranked by their mean over seeds (rank 1 is
 two runs order differently is *discordant*; it is *explained* when at least one of the two reads "still rising" in
 the run's own training status (``bench.training_status``: k = 1 at the end of training more than 0.02 above k = 1 at
 75% of it), i.e. when the run's table already warns that more training may reorder them. The ranking holds when
-every discordant pair is explained. Prints one Markdown table per metric and writes ``--json``.
+every discordant pair is explained. Several reference files (e.g. one model retrained longer in a run of its own)
+are merged: a model's runs come from the last file that holds it. Prints one Markdown table per metric and writes
+``--json``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,17 @@ def ranks(means: dict[str, float], *, lower_is_better: bool) -> dict[str, int]:
     """Model -> rank (1 = best) by mean; ties share the better rank."""
     ordered = sorted(means.values(), reverse=not lower_is_better)
     return {m: ordered.index(v) + 1 for m, v in means.items()}
+
+
+def merged(documents: list[dict]) -> dict:
+    """One results document whose runs are, per model, those of the last document that holds the model."""
+    by_model: dict[str, list[dict]] = {}
+    for document in documents:
+        models = {run["model"] for run in document["runs"]}
+        by_model = {m: runs for m, runs in by_model.items() if m not in models}
+        for run in document["runs"]:
+            by_model.setdefault(run["model"], []).append({**run, "commit": document["provenance"]["commit"]})
+    return {**documents[0], "runs": [run for runs in by_model.values() for run in runs]}
 
 
 def sign(x: int) -> int:
@@ -98,10 +111,13 @@ def markdown(comparison: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="results.json of the run to check (e.g. the default scale)")
-    parser.add_argument("reference", help="results.json of the converged reference")
+    parser.add_argument("reference", nargs="+", help="results.json of the converged reference (several: merged, a "
+                                                     "model's runs from the last file that holds it)")
     parser.add_argument("--json", default=None, help="write the comparison here")
     args = parser.parse_args(argv)
-    run, reference = (json.loads(Path(p).read_text()) for p in (args.run, args.reference))
+    run = json.loads(Path(args.run).read_text())
+    references = [json.loads(Path(p).read_text()) for p in args.reference]
+    reference = merged(references)
     comparison = compare(run, reference)
     print(markdown(comparison))
     if args.json:
@@ -109,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"benchmark": "ranking_vs_converged", "suite": run["suite"],
                                     "run": {"scale": run["scale"], "commit": run["provenance"]["commit"]},
-                                    "reference": {"scale": reference["scale"],
-                                                  "commit": reference["provenance"]["commit"]},
+                                    "reference": [{"file": str(p), "scale": r["scale"], "commit": r["provenance"]["commit"],
+                                                   "models": sorted({run["model"] for run in r["runs"]})}
+                                                  for p, r in zip(args.reference, references)],
                                     "metrics": comparison}, indent=2) + "\n")
     return 0 if all(c["holds"] for c in comparison.values()) else 1
 

@@ -45,3 +45,17 @@ def test_main_writes_the_comparison_and_exits_1_when_a_ranking_does_not_hold(tmp
     written = json.loads((tmp_path / "out.json").read_text())
     assert written["metrics"]["coherence_k1"]["discordant"] == [{"models": ["a", "b"], "explained": False}]
     assert "Coh k=1 ↑: the ranking does not hold" in capsys.readouterr().out
+
+
+def test_several_references_take_each_model_from_the_last_file_that_holds_it(tmp_path, capsys):
+    everyone = results("converged", {"a": (0.6, 0.3, 40.0, "converged"), "b": (0.5, 0.2, 50.0, "still rising")})
+    longer_b = results("converged", {"b": (0.7, 0.2, 50.0, "converged")})  # b trained longer overtakes a on k = 1
+    run = results("default", {"a": (0.4, 0.3, 40.0, "converged"), "b": (0.5, 0.2, 50.0, "converged")})
+    paths = [tmp_path / f"{name}.json" for name in ("run", "everyone", "longer_b")]
+    for path, data in zip(paths, (run, everyone, longer_b)):
+        path.write_text(json.dumps(data))
+    assert main([str(p) for p in paths] + ["--json", str(tmp_path / "out.json")]) == 0
+    written = json.loads((tmp_path / "out.json").read_text())
+    rows = {r["model"]: r for r in written["metrics"]["coherence_k1"]["rows"]}
+    assert rows["b"]["reference"] == 0.7 and rows["b"]["rank_reference"] == 1
+    assert [r["models"] for r in written["reference"]] == [["a", "b"], ["b"]]
