@@ -5,7 +5,6 @@ import torch
 
 import baselines  # noqa: F401  (registers the models)
 import mld  # noqa: F401  (registers the MLD models)
-from baselines.vae import MultimodalVAE
 from bench.interface import DataSpec, MultimodalModel, build_model, generate_subsets
 from bench.metrics.coherence import scored_pairs
 from bench.metrics.subsets import all_subsets

@@ -22,7 +22,6 @@ from multivae.data.datasets.base import MultimodalBaseDataset  # noqa: E402
 
 import baselines  # noqa: E402,F401  (registers the models)
 from baselines.multivae_compat import multivae_twin  # noqa: E402
-from bench.interface import DataSpec  # noqa: E402
 from bench.metrics.subsets import all_subsets  # noqa: E402
 from bench.registry import MODELS  # noqa: E402
 from bench.seeding import reinitialize  # noqa: E402

@@ -10,7 +10,6 @@ import baselines  # noqa: F401  (registers the models)
 from baselines.mmvae import laplace_sample
 from baselines.mmvae_plus import MMVAEPlus, MMVAEPlusConfig
 from bench.errors import BenchError
-from bench.interface import DataSpec
 from bench.seeding import reinitialize
 from tests.specs import suite_spec
 

@@ -33,7 +33,7 @@ import baselines  # noqa: E402,F401  (registers the models)
 from baselines.multivae_adapter import MultiVaeModel  # noqa: E402
 from baselines.multivae_compat import multivae_twin  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
-from bench.interface import DataSpec, MultimodalModel, generate_subsets  # noqa: E402
+from bench.interface import MultimodalModel, generate_subsets  # noqa: E402
 from bench.metrics.coherence import evaluate_coherence  # noqa: E402
 from bench.metrics.subsets import all_subsets  # noqa: E402
 from bench.registry import MODELS  # noqa: E402

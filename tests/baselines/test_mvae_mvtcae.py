@@ -8,7 +8,6 @@ import baselines  # noqa: F401  (registers the models)
 from baselines.mvae import MVAE, MVAEConfig
 from baselines.mvtcae import MVTCAE, MVTCAEConfig
 from bench.errors import BenchError
-from bench.interface import DataSpec
 from bench.registry import MODELS
 from bench.seeding import reinitialize
 from tests.specs import suite_spec

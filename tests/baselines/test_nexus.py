@@ -10,7 +10,6 @@ from torch.distributions import Laplace, Normal, kl_divergence
 import baselines  # noqa: F401  (registers the models)
 from baselines.nexus import Nexus, NexusConfig, forced_dropout
 from bench.errors import BenchError
-from bench.interface import DataSpec
 from bench.seeding import reinitialize
 from tests.specs import suite_spec
 

@@ -71,7 +71,7 @@ def test_the_monitor_keeps_curves_calls_the_hook_and_raises_with_the_curves():
 
 def test_an_absurd_learning_rate_makes_the_score_network_diverge():
     import mld  # noqa: F401  (registers the models)
-    from bench.interface import DataSpec, build_model
+    from bench.interface import build_model
 
     spec = suite_spec("polymnist", ("m0", "m1"), shapes={"m0": (3, 28, 28), "m1": (3, 28, 28)})
     model = build_model("mld", spec, "quick", lr=1e4, epochs=8, batch_size=16)

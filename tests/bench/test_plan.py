@@ -8,7 +8,7 @@ import torch
 
 import baselines  # noqa: F401  (registers the models)
 import mld  # noqa: F401
-from bench.interface import DataSpec, build_model
+from bench.interface import build_model
 from bench.plan import extrapolate, largest_batch, probe_training, with_epochs
 from bench.run import main
 from tests.specs import suite_spec

@@ -143,7 +143,6 @@ def test_inception_weights_add_a_fid_feature_space(tmp_path):
     from bench.metrics.features import fid_inception_net
     from bench.prepare import feature_spaces, load_inception
     from bench.config import RunConfig
-    from bench.interface import DataSpec
     from classifiers.nets import DigitClassifier
 
     clfs = {"m0": DigitClassifier(), "m1": DigitClassifier()}
@@ -341,7 +340,6 @@ def test_submitit_jobs_run_in_their_own_processes_and_match_a_local_run(quick_ru
 
 
 def test_cli_flags_reach_the_config():
-    from bench.config import RunConfig
     from bench.run import build_parser, config_from_args
 
     args = build_parser().parse_args(["--suite", "polymnist", "--fresh", "--amp", "bf16", "--executor", "slurm",

@@ -4,7 +4,7 @@ and a version change changes the model's cache key."""
 import json
 
 from bench.config import RunConfig
-from bench.interface import DataSpec, build_model
+from bench.interface import build_model
 from bench.interface import code_version
 from bench.versions import FINGERPRINTS, components, current, source_digest, stale
 from tests.specs import suite_spec

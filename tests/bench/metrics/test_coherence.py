@@ -151,7 +151,7 @@ def test_a_native_model_encodes_each_tuple_once_and_decodes_only_scored_rows(tin
     """Rows per test tuple through MoPoE's networks and the classifiers, counted by forward hooks (M = 3): 3 encoder
     rows; 9 cross-modal (t not in S) + 3 self-reconstruction + 3 joint-sample rows through decoders and classifiers."""
     import baselines  # noqa: F401
-    from bench.interface import DataSpec, build_model
+    from bench.interface import build_model
 
     _, test = tiny_polymnist
     model = build_model("mopoe", suite_spec("polymnist", test.modalities, test.shapes), "quick").eval()
