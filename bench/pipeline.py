@@ -82,7 +82,7 @@ def score(prep: Prepared, name: str, seed: int, model, model_record: dict) -> di
         "counts": evaluation["counts"],
         "curves": model_record["train"].get("curves") or {name: model_record["train"]["losses"]},
         "probes": probes,
-        "training": training_status(probes),
+        "training": training_status(probes, chance=1 / prep.suite.n_classes),
         "details": evaluation["details"],
         "quality": evaluation["quality"],
         "quality_unavailable": prep.unavailable,

@@ -13,7 +13,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.store import save_text
-from bench.training_status import RISE, RISING, status_text
+from bench.training_status import RISE, RISING, SHARE, status_text
 
 
 CHANCE_P = 0.01  # a proportion is "at chance" unless a one-sided binomial test rejects chance at this level
@@ -28,8 +28,8 @@ LEGEND = (
     "coherence, the agreement of independent classifiers with the joint samples' class shares). (collapsed): the "
     f"joint samples' most frequent class takes more than {COLLAPSE_SHARE:.0%} of them (mean over modalities). "
     f"Training: {RISING} when the coherence given one modality, scored on held-out test tuples during training, rose "
-    f"by more than {RISE} over the last quarter of the training (more training could reorder the row; it is never "
-    "bold), converged otherwise"
+    f"over the last quarter of the training by more than {RISE} or by more than {SHARE:.0%} of its value above chance "
+    "(more training could reorder the row; it is never bold), converged otherwise"
 )
 
 

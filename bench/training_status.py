@@ -1,7 +1,10 @@
 """A run's training status from its probe points (``bench.probes``), on k1, the coherence given one modality on
 the probes' held-out test tuples: **still rising** when k1 at the last point exceeds k1 at the first point at or past
-``PLATEAU_FROM`` (75%) of the planned training by more than ``RISE`` (0.02); **converged** otherwise; **unknown**
-without such a point before the last (a model that states no plan, a model not trained here, too few epochs).
+``PLATEAU_FROM`` (75%) of the planned training by more than min(``RISE``, ``SHARE`` x (k1_last - chance)), i.e. by
+more than 0.02 or by more than 5% of what the model gained above chance (a slow learner far from its plateau, such
+as MLD's score network at the default budget, gains little per quarter in absolute terms); **converged** otherwise;
+**unknown** without such a point before the last (a model that states no plan, a model not trained here, too few
+epochs).
 
 The tables show it per model (``bench.tables``) and never bold a row that is still rising: more training could
 reorder it. The same two points decide whether a learning curve has plateaued (``benchmarks/learning_curves.py``)."""
@@ -9,14 +12,15 @@ reorder it. The same two points decide whether a learning curve has plateaued (`
 from __future__ import annotations
 
 RISE = 0.02  # k1 gain over the last quarter of training above which a row is "still rising"
+SHARE = 0.05  # ... or this share of the model's k1 above chance, where that is smaller
 PLATEAU_FROM = 0.75  # the fraction of training the last point is compared with
 RISING, CONVERGED, UNKNOWN = "still rising", "converged", "unknown"
 
 
-def training_status(points: list[dict]) -> dict:
-    """The training status of one run from its probe points (module docstring): ``status``, and when known the
-    ``k1`` at the compared point (``k1_from``, at ``fraction_from`` of the plan) and at the last (``k1_last``), and
-    ``rise`` = k1_last - k1_from."""
+def training_status(points: list[dict], chance: float) -> dict:
+    """The training status of one run from its probe points (module docstring; ``chance``: k1 of a model that
+    ignores its input, 1 / classes): ``status``, and when known the ``k1`` at the compared point (``k1_from``, at
+    ``fraction_from`` of the plan) and at the last (``k1_last``), and ``rise`` = k1_last - k1_from."""
     if len(points) < 2:
         return {"status": UNKNOWN}
     last = points[-1]
@@ -25,7 +29,8 @@ def training_status(points: list[dict]) -> dict:
         return {"status": UNKNOWN}
     start = earlier[0]
     rise = last["k1"] - start["k1"]
-    rising = rise > RISE + 1e-9  # a gain of exactly 0.02 is not more than 0.02, also where floats round it up
+    threshold = min(RISE, SHARE * max(last["k1"] - chance, 0.0))
+    rising = rise > threshold + 1e-9  # a gain of exactly 0.02 is not more than 0.02, also where floats round it up
     return {"status": RISING if rising else CONVERGED, "k1_from": start["k1"], "fraction_from": start["fraction"],
             "k1_last": last["k1"], "rise": rise}
 

@@ -24,8 +24,8 @@ reads the same curves from a finished ``bench.run`` instead of training: every r
 (``bench.probes``: k1, self, joint coherence and FD-clf on held-out test tuples at fractions of the plan), and the
 records under ``<run>/runs/<scale>/`` hold those points. ``--from-run`` may be given more than once (runs of one suite and scale,
 e.g. one model retrained longer in a run of its own): a model's curve comes from the last run that holds it. Each result then also states whether the curve has
-plateaued: ``plateau`` is k1 at the last point minus k1 at the first point at or past 75% of the training, at most
-0.02 for a plateau (``bench.training_status``).
+plateaued: ``rise`` is k1 at the last point minus k1 at the first point at or past 75% of the training, at most
+0.02 and at most 5% of k1 above chance for a plateau (``bench.training_status``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from bench.overrides import parse_overrides
 from bench.prepare import prepare
 from bench.plots import save_figure
 from bench.presets import suite_models
+from bench.registry import SUITES
 from bench.store import provenance, save_json
 from bench.training_status import training_status
 
@@ -164,6 +165,7 @@ def from_run(root: Path, seed: int) -> tuple[dict, list[dict]]:
     """(the run's results file, one learning curve per model) from a finished run's records of ``seed``, in the
     format ``curve`` returns, each with its ``training`` status (``bench.training_status``)."""
     document = json.loads((root / "results.json").read_text())
+    chance = 1 / SUITES.get(document["suite"]).n_classes
     results = []
     for run in document["runs"]:
         if run["seed"] != seed or run.get("status", "ok") != "ok":
@@ -176,7 +178,7 @@ def from_run(root: Path, seed: int) -> tuple[dict, list[dict]]:
                    **{k: p[k] for k in ("k1", "self", "joint", "fd_clf") if k in p}} for p in record["probes"]]
         results.append({"model": run["model"], "config": record["model_record"]["config"], "points": points,
                         "train_seconds": train["seconds"], "steps": train["steps"],
-                        "training": training_status(record["probes"])})
+                        "training": training_status(record["probes"], chance)})
     return document, results
 
 
