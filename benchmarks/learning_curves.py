@@ -38,13 +38,14 @@ from pathlib import Path
 
 import torch
 
+import bench.suites  # noqa: F401  (registers the suites, whose class count gives chance)
 from bench.config import RunConfig
 from bench.data.dataset import quantize, random_subset
 from bench.health import TrainingMonitor
 from bench.interface import build_model
 from bench.overrides import parse_overrides
-from bench.prepare import prepare
 from bench.plots import save_figure
+from bench.prepare import prepare
 from bench.presets import suite_models
 from bench.registry import SUITES
 from bench.store import provenance, save_json
