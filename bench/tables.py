@@ -13,7 +13,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.store import save_text
-from bench.training_status import RISE, RISING, SHARE, status_text
+from bench.training_status import RISE, RISING, SHARE, UNSETTLED, UNSTEADY, status_text
 
 
 CHANCE_P = 0.01  # a proportion is "at chance" unless a one-sided binomial test rejects chance at this level
@@ -29,7 +29,8 @@ LEGEND = (
     f"joint samples' most frequent class takes more than {COLLAPSE_SHARE:.0%} of them (mean over modalities). "
     f"Training: {RISING} when the coherence given one modality, scored on held-out test tuples during training, rose "
     f"over the last quarter of the training by more than {RISE} or by more than {SHARE:.0%} of its value above chance "
-    "(more training could reorder the row; it is never bold), converged otherwise"
+    f"(more training could reorder the row; it is never bold), {UNSTEADY} when it fell by more than that (never bold "
+    "either), converged otherwise"
 )
 
 
@@ -224,7 +225,7 @@ def cell_text(row, digits: int) -> str:
 
 
 def best_models(stats: pd.DataFrame, column: Column) -> set[str]:
-    """The model whose mean is the best in ``column``, if it is above chance, not still rising in training and
+    """The model whose mean is the best in ``column``, if it is above chance, not still rising or unsteady in training and
     separated from the runner-up (its interval ``lo``..``hi`` does not overlap the runner-up's); else none. None for a column without a direction,
     with fewer than two models, or a tie."""
     rows = stats[(stats.metric == column.key) & (stats.status == "ok")].dropna(subset=["mean"])
@@ -232,7 +233,7 @@ def best_models(stats: pd.DataFrame, column: Column) -> set[str]:
         return set()
     ranked = rows.sort_values("mean", ascending=not column.higher_is_better)
     best, runner = ranked.iloc[0], ranked.iloc[1]
-    if best["at_chance"] or best["mean"] == runner["mean"] or str(best["training"]).startswith(RISING):
+    if best["at_chance"] or best["mean"] == runner["mean"] or str(best["training"]).startswith(UNSETTLED):
         return set()
     separated = best["lo"] > runner["hi"] if column.higher_is_better else best["hi"] < runner["lo"]
     return {best["model"]} if separated else set()  # NaN bounds compare False: no interval, no bold

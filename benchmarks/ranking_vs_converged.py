@@ -7,8 +7,8 @@
 
 For each metric (k = 1 coherence and joint coherence, higher is better; FD-clf of the unconditional samples, lower is
 better) the models both runs hold are ranked by their mean over seeds (rank 1 is the best). A pair of models that the
-two runs order differently is *discordant*; it is *explained* when at least one of the two reads "still rising" in
-the run's own training status (``bench.training_status``: k = 1 at the end of training more than 0.02, or more than 5% of
+two runs order differently is *discordant*; it is *explained* when at least one of the two reads "still rising" (or
+"unsteady") in the run's own training status (``bench.training_status``: k = 1 at the end of training more than 0.02, or more than 5% of
 its value above chance, above k = 1 at 75% of it), i.e. when the run's table already warns that more training may reorder them. The ranking holds when
 every discordant pair is explained. Several reference files (e.g. one model retrained longer in a run of its own)
 are merged: a model's runs come from the last file that holds it. Prints one Markdown table per metric and writes
@@ -22,7 +22,7 @@ import itertools
 import json
 from pathlib import Path
 
-from bench.training_status import RISING
+from bench.training_status import CONVERGED, UNSETTLED
 
 METRICS = {"coherence_k1": "Coh k=1", "coherence_joint": "Coh joint", "fd_clf_uncond": "FD-clf uncond"}
 LOWER_IS_BETTER = {"fd_clf_uncond"}
@@ -37,12 +37,15 @@ def model_means(results: dict, metric: str) -> dict[str, float]:
     return {m: sum(v) / len(v) for m, v in values.items() if v and all(isinstance(x, (int, float)) for x in v)}
 
 
-def still_rising(results: dict) -> dict[str, bool]:
-    """Model -> whether any of its runs reads "still rising"."""
-    rising: dict[str, bool] = {}
+def training_of(results: dict) -> dict[str, str]:
+    """Model -> "still rising" or "unsteady" if one of its runs reads so (more training could reorder it), else
+    "converged"."""
+    status: dict[str, str] = {}
     for run in results["runs"]:
-        rising[run["model"]] = rising.get(run["model"], False) or run.get("training", {}).get("status") == RISING
-    return rising
+        own = run.get("training", {}).get("status")
+        if status.get(run["model"]) not in UNSETTLED:
+            status[run["model"]] = own if own in UNSETTLED else CONVERGED
+    return status
 
 
 def ranks(means: dict[str, float], *, lower_is_better: bool) -> dict[str, int]:
@@ -69,7 +72,8 @@ def sign(x: int) -> int:
 def compare(run: dict, reference: dict) -> dict:
     """Per metric: each shared model's value and rank in both runs and its status in ``run``; the discordant pairs,
     which of them are explained, and whether the ranking holds (every discordant pair explained)."""
-    rising = still_rising(run)
+    training = training_of(run)
+    unsettled = {m: status in UNSETTLED for m, status in training.items()}
     out = {}
     for metric in METRICS:
         lower = metric in LOWER_IS_BETTER
@@ -80,11 +84,11 @@ def compare(run: dict, reference: dict) -> dict:
         pairs = []
         for a, b in itertools.combinations(shared, 2):
             if sign(rank_run[a] - rank_run[b]) != sign(rank_ref[a] - rank_ref[b]):
-                pairs.append({"models": [a, b], "explained": rising.get(a, False) or rising.get(b, False)})
+                pairs.append({"models": [a, b], "explained": unsettled.get(a, False) or unsettled.get(b, False)})
         out[metric] = {
             "lower_is_better": lower,
             "rows": [{"model": m, "run": ours[m], "reference": theirs[m], "rank_run": rank_run[m],
-                      "rank_reference": rank_ref[m], "still_rising": rising.get(m, False)} for m in shared],
+                      "rank_reference": rank_ref[m], "training": training.get(m, CONVERGED)} for m in shared],
             "discordant": pairs,
             "holds": all(p["explained"] for p in pairs),
         }
@@ -99,11 +103,11 @@ def markdown(comparison: dict) -> str:
         verdict = "holds" if c["holds"] else "does not hold"
         unexplained = [" / ".join(p["models"]) for p in c["discordant"] if not p["explained"]]
         lines += [f"{METRICS[metric]} {arrow}: the ranking {verdict}"
-                  + (f" (not explained by a 'still rising' row: {', '.join(unexplained)})" if unexplained else ""), "",
+                  + (f" (not explained by a still rising or unsteady row: {', '.join(unexplained)})" if unexplained else ""), "",
                   "| Model | run | rank | converged | rank | run's training |", "|:--|--:|--:|--:|--:|:--|"]
         for r in sorted(c["rows"], key=lambda r: r["rank_reference"]):
             lines.append(f"| {r['model']} | {r['run']:.3f} | {r['rank_run']} | {r['reference']:.3f} | "
-                         f"{r['rank_reference']} | {RISING if r['still_rising'] else 'converged'} |")
+                         f"{r['rank_reference']} | {r['training']} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -11,7 +11,7 @@ from bench.interface import build_model
 from bench.metrics.registry import LabelContext
 from bench.probes import ProbeConfig, ProbePlan
 from bench.tables import Column, best_models, pivot, summarize
-from bench.training_status import CONVERGED, RISING, UNKNOWN, status_text, training_status
+from bench.training_status import CONVERGED, RISING, UNKNOWN, UNSTEADY, status_text, training_status
 from tests.specs import spec_of
 
 
@@ -27,7 +27,10 @@ def test_a_row_is_still_rising_when_k1_gains_more_than_002_over_the_last_quarter
     assert training_status(points(0.2, 0.3, 0.40, 0.43), CHANCE)["status"] == RISING
     assert training_status(points(0.2, 0.3, 0.60, 0.62), CHANCE)["status"] == CONVERGED  # +0.02 is not more than 0.02
     assert 0.71 - 0.69 > 0.02 and training_status(points(0.2, 0.3, 0.69, 0.71), CHANCE)["status"] == CONVERGED  # in floats too
-    assert training_status(points(0.2, 0.3, 0.45, 0.40), CHANCE)["status"] == CONVERGED  # falling is not rising
+    assert training_status(points(0.2, 0.3, 0.45, 0.44), CHANCE)["status"] == CONVERGED  # a small fall is settled
+    # a fall beyond the bound is a training that has not settled (MoPoE, MNIST-SVHN stand-in, default budget)
+    assert training_status(points(0.338, 0.378, 0.487, 0.400, fractions=[0.3, 0.5, 0.8, 1.0]), CHANCE)["status"] \
+        == UNSTEADY
     status = training_status(points(0.1, 0.2, 0.3, 0.5, fractions=[0.6, 0.8, 0.9, 1.0]), CHANCE)
     assert status["fraction_from"] == 0.8 and status["k1_from"] == 0.2 and status["rise"] == pytest.approx(0.3)
     # no point at or past 75% before the last one: the status is not known
@@ -56,6 +59,10 @@ def test_the_status_over_seeds_names_how_many_still_rise():
     assert status_text([rising, flat, flat]) == f"{RISING} on 1 of 3 seeds"
     assert status_text([flat, {"status": UNKNOWN}]) == CONVERGED
     assert status_text([{}, {"status": UNKNOWN}]) == ""
+    falling = training_status(points(0.1, 0.2, 0.5, 0.4), CHANCE)
+    assert status_text([falling]) == f"{UNSTEADY} (-0.100)"
+    assert status_text([falling, rising, falling]) == f"{UNSTEADY} (-0.033)"  # the most common unsettled status
+    assert status_text([falling, flat]) == f"{UNSTEADY} on 1 of 2 seeds"
 
 
 def test_a_still_rising_best_row_is_not_bold_and_the_table_says_why():

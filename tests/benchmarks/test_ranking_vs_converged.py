@@ -33,6 +33,12 @@ def test_a_swap_holds_only_when_one_of_the_pair_is_still_rising():
                                        "mvtcae": (0.25, 0.1, 70.0)}.items()})
     c = compare(unexplained, reference)
     assert not c["coherence_k1"]["holds"] and c["coherence_joint"]["holds"]
+    # an unsteady row (its k = 1 fell over the last quarter) explains a swap as a still rising one does
+    unsteady = results("default", {**{r["model"]: (r["metrics"]["coherence_k1"], r["metrics"]["coherence_joint"],
+                                                  r["metrics"]["fd_clf_uncond"], "converged") for r in unexplained["runs"]},
+                                   "mopoe": (0.45, 0.05, 150.0, "unsteady")})
+    c = compare(unsteady, reference)
+    assert c["coherence_k1"]["holds"] and {r["model"]: r["training"] for r in c["coherence_k1"]["rows"]}["mopoe"] == "unsteady"
 
 
 def test_main_writes_the_comparison_and_exits_1_when_a_ranking_does_not_hold(tmp_path, capsys):
