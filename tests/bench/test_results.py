@@ -42,7 +42,7 @@ def test_a_quick_run_writes_a_valid_results_file_with_every_table_number(quick_r
     # the results file and the report's plot
     mld = next(r for r in document["runs"] if r["model"] == "mld")
     assert [p["fraction"] for p in mld["probes"]] == [0.25, 0.5, 0.75, 1.0]
-    assert mld["training"]["status"] in ("converged", "still rising") and mld["training"]["fraction_from"] == 0.75
+    assert mld["training"]["status"] in ("converged", "still rising", "unsteady") and mld["training"]["fraction_from"] == 0.75
     assert mld["probes"] == json.loads((root / "runs" / "quick" / "mld-seed0.json").read_text())["probes"]
     assert (root / "plots" / "coherence_vs_compute.png").is_file()
     assert "coherence_vs_compute.png" in (root / "report.md").read_text()
