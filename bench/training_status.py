@@ -8,7 +8,7 @@ fell 0.087 over its last quarter at the default budget and gains 0.29 at the con
 **unknown** without such a point before the last (a model that states no plan, a model not trained here, too few
 epochs).
 
-The tables show it per model (``bench.tables``) and never bold a row that is still rising: more training could
+The tables show it per model (``bench.tables``) and never bold a row that is still rising or unsteady: more training could
 reorder it. The same two points decide whether a learning curve has plateaued (``benchmarks/learning_curves.py``)."""
 
 from __future__ import annotations
