@@ -29,6 +29,7 @@ from bench.errors import BenchError
 from bench.fields import COUNT, DECAY, NON_NEGATIVE, POSITIVE, Bound
 from bench.health import TrainingMonitor
 from bench.likelihoods import LIKELIHOODS
+from bench.lr_schedules import LR_SCHEDULES, set_lr
 from bench.interface import (
     DataSpec, ModelConfig, StageCache, TrainRecord, check_observed, check_subsets, check_training_data,
 )
@@ -55,13 +56,14 @@ class VAEConfig(ModelConfig):
     rec_weights: tuple[float, ...] | None = None  # w_d in the order of spec.modalities; None = 1 for each
     grad_clip: float | None = None  # deviation: clip the gradient norm (None = no clipping, as the references)
     kl_warmup_epochs: int = 0  # deviation: the KL weight beta rises linearly over these epochs (0 = none, as the references)
+    lr_schedule: str = "constant"  # deviation "cosine": lr decays to 0 over the epochs (bench.lr_schedules)
 
     BOUNDS: ClassVar[dict[str, Bound]] = {
         "latent_dim": COUNT, "beta": NON_NEGATIVE, "lr": POSITIVE, "adam_betas": DECAY, "batch_size": COUNT,
         "epochs": COUNT, "laplace_scale": POSITIVE, "gaussian_std": POSITIVE, "net_width": POSITIVE,
         "rec_weights": NON_NEGATIVE, "grad_clip": POSITIVE, "kl_warmup_epochs": NON_NEGATIVE,
     }
-    CHOICES: ClassVar[dict[str, Collection[str]]] = {"likelihood": LIKELIHOODS}
+    CHOICES: ClassVar[dict[str, Collection[str]]] = {"likelihood": LIKELIHOODS, "lr_schedule": LR_SCHEDULES}
 
 
 SMALL_SCALE = {"likelihood": "gaussian", "net_width": 0.5, "batch_size": 64, "lr": 2e-3}
@@ -190,7 +192,7 @@ class MultimodalVAE(nn.Module):
         checkpoint: Checkpointer | None = None,
     ) -> TrainRecord:
         """Adam on ``loss`` for ``cfg.epochs`` epochs from a seeded init (gradient norm clipped at ``cfg.grad_clip``
-        when set), in the shared loop (``bench.training.train_epochs``: stage "training"). Shuffling uses a CPU
+        when set, the learning rate of each epoch from ``cfg.lr_schedule``), in the shared loop (``bench.training.train_epochs``: stage "training"). Shuffling uses a CPU
         generator and the reparameterisation noise a generator on ``device``, both seeded with ``seed``, so two fits
         with one seed on one device give identical weights. The mean loss and each named part per epoch are recorded;
         ``monitor`` (default: a ``TrainingMonitor`` with the default rule) stops a diverged training with
@@ -228,10 +230,14 @@ class MultimodalVAE(nn.Module):
             optimizer.load_state_dict(saved["optimizer"])
             restore_generators(saved["generators"], shuffle=shuffle_generator, noise=noise_generator)
 
+        def begin_epoch(epoch: int) -> None:
+            self.begin_epoch(epoch)
+            set_lr(optimizer, cfg.lr, cfg.lr_schedule, epoch, cfg.epochs)
+
         log = train_epochs(
             "training", cfg.epochs, batches, step, state=state, restore=restore,
             monitor=TrainingMonitor(self.name) if monitor is None else monitor, checkpoint=checkpoint,
-            progress=progress, desc=self.name, begin_epoch=self.begin_epoch, settled_from=self.settled_from,
+            progress=progress, desc=self.name, begin_epoch=begin_epoch, settled_from=self.settled_from,
         )
         self.eval()
         return TrainRecord(losses=log.losses, steps=log.steps, seconds=log.seconds, extra=log.parts,

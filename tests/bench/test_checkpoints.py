@@ -1,5 +1,6 @@
 """Resumable training: a training killed with SIGKILL mid-stage resumes from its checkpoint and ends with the
-weights of an uninterrupted training (MLD's score network, a VAE, the classifiers)."""
+weights of an uninterrupted training (MLD's score network, a VAE on a cosine learning-rate schedule, the
+classifiers)."""
 
 import os
 import signal
@@ -35,7 +36,8 @@ configure(None)
 train, _ = load_dataset(data)
 spec = suite_spec("polymnist", train.modalities, train.shapes)
 nested = [(("autoencoder", "epochs"), 2), (("autoencoder", "batch_size"), 50)] if name.startswith("mld") else []
-model = build_model(name, spec, "quick", nested, epochs=4, batch_size=50)
+schedule = {"lr_schedule": "cosine"} if name == "mopoe" else {}  # the resumed epochs pick up the schedule
+model = build_model(name, spec, "quick", nested, epochs=4, batch_size=50, **schedule)
 
 def hook(stage, epoch, steps, loss, seconds):
     if stage == kill_stage and epoch == int(kill_epoch):
