@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pandas as pd
 
@@ -108,6 +108,19 @@ def load_results(path: str | Path) -> dict:
         raise BenchError(f"{path} has schema version {document.get('schema_version')}, this code reads {SCHEMA_VERSION}",
                          "rerun the suite with this version to rewrite it")
     return document
+
+
+def last_per_model(groups: Iterable[Iterable[dict]]) -> list[dict]:
+    """Entries that each name a ``"model"``, from several groups (e.g. the runs of several results files, one model
+    retrained in a run of its own): a model's entries are those of the last group that holds it, in the place of its
+    first appearance."""
+    by_model: dict[str, list[dict]] = {}
+    for group in groups:
+        entries = list(group)
+        by_model.update({entry["model"]: [] for entry in entries})
+        for entry in entries:
+            by_model[entry["model"]].append(entry)
+    return [entry for kept in by_model.values() for entry in kept]
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from bench.plots import save_figure
 from bench.prepare import prepare
 from bench.presets import suite_models
 from bench.registry import SUITES
+from bench.results import last_per_model
 from bench.store import provenance, save_json
 from bench.training_status import training_status
 
@@ -225,8 +226,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def write_from_run(args) -> None:
     """``--from-run``: the learning curves of a finished run (module docstring)."""
-    merged: dict[str, dict] = {}
-    document = None
+    groups, document = [], None
     for root in args.from_run:
         run_document, results = from_run(root, args.seed)
         if not results:
@@ -235,9 +235,9 @@ def write_from_run(args) -> None:
             raise SystemExit(f"{root} is a {run_document['suite']} run at scale {run_document['scale']}, not "
                              f"{document['suite']} at {document['scale']} as {args.from_run[0]}")
         document = document or run_document
-        merged.update({result["model"]: {**result, "from_run": str(root), "commit": run_document["provenance"]["commit"]}
-                       for result in results})
-    results = list(merged.values())
+        groups.append([{**result, "from_run": str(root), "commit": run_document["provenance"]["commit"]}
+                       for result in results])
+    results = last_per_model(groups)
     suite = document["suite"]
     stem = suite if not args.label else f"{suite}-{args.label}"
     out = Path(args.out)

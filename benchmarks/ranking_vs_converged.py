@@ -22,6 +22,7 @@ import itertools
 import json
 from pathlib import Path
 
+from bench.results import last_per_model
 from bench.training_status import CONVERGED, UNSETTLED
 
 METRICS = {"coherence_k1": "Coh k=1", "coherence_joint": "Coh joint", "fd_clf_uncond": "FD-clf uncond"}
@@ -55,14 +56,11 @@ def ranks(means: dict[str, float], *, lower_is_better: bool) -> dict[str, int]:
 
 
 def merged(documents: list[dict]) -> dict:
-    """One results document whose runs are, per model, those of the last document that holds the model."""
-    by_model: dict[str, list[dict]] = {}
-    for document in documents:
-        models = {run["model"] for run in document["runs"]}
-        by_model = {m: runs for m, runs in by_model.items() if m not in models}
-        for run in document["runs"]:
-            by_model.setdefault(run["model"], []).append({**run, "commit": document["provenance"]["commit"]})
-    return {**documents[0], "runs": [run for runs in by_model.values() for run in runs]}
+    """One results document whose runs are, per model, those of the last document that holds the model, each with
+    its document's commit."""
+    runs = last_per_model([{**run, "commit": document["provenance"]["commit"]} for run in document["runs"]]
+                          for document in documents)
+    return {**documents[0], "runs": runs}
 
 
 def sign(x: int) -> int:

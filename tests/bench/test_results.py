@@ -7,7 +7,7 @@ import pytest
 
 from bench.errors import BenchError
 from bench.metrics.names import METRIC_KEY
-from bench.results import SCHEMA, SCHEMA_VERSION, Results, load_results
+from bench.results import SCHEMA, SCHEMA_VERSION, Results, last_per_model, load_results
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -89,3 +89,10 @@ def test_a_results_file_of_another_schema_version_is_refused(tmp_path):
     path.write_text(json.dumps({"schema_version": 0}))
     with pytest.raises(BenchError, match="schema version 0"):
         load_results(path)
+
+
+def test_merged_groups_keep_each_models_entries_from_the_last_group_in_its_first_place():
+    first = [{"model": "a", "seed": 0}, {"model": "b", "seed": 0}, {"model": "b", "seed": 1}, {"model": "c", "seed": 0}]
+    retrained = [{"model": "b", "seed": 2}]
+    merged = last_per_model([first, retrained, []])
+    assert merged == [{"model": "a", "seed": 0}, {"model": "b", "seed": 2}, {"model": "c", "seed": 0}]
