@@ -4,7 +4,7 @@ how it scores data (the reconstruction term's -ln p(x | out)) and what ``generat
 - image: the decoder gives the likelihood's location (B, C, H, W); -ln p is the config's Laplace (``laplace_scale``)
   or Gaussian (``gaussian_std``) summed per image (``bench.likelihoods``); generations are the locations clamped to
   [0, 1].
-- text: the decoder gives per-position logits (B, L, V); -ln p is the categorical one, -sum over the L positions of
+- text and sentence: the decoder gives per-position logits (B, L, V) over the characters or words; -ln p is the categorical one, -sum over the L positions of
   log softmax(logits)[true token]; generations are the probabilities softmax(logits) (B, L, V), each row summing to
   1 (not clamped). The config's ``likelihood`` applies to images only.
 
@@ -52,7 +52,8 @@ class ImageOutput:
 
 
 class TextOutput:
-    """The decoder output is per-position logits over the alphabet."""
+    """The decoder output is per-position logits over the tokens (text characters, sentence words; every position
+    scored, padding included, as the MLD and MultiVae code)."""
 
     name = "text"
 
@@ -65,3 +66,4 @@ class TextOutput:
 
 OUTPUTS.register("image")(ImageOutput())
 OUTPUTS.register("text")(TextOutput())
+OUTPUTS.register("sentence")(OUTPUTS.get("text"))

@@ -45,8 +45,7 @@ def export_model(model, name: str, seed: int, folder: str | Path, *, spec: DataS
         "config": json_roundtrip(dataclasses.asdict(model.cfg)),
         "spec": {"suite": spec.suite, "modalities": list(spec.modalities),
                  "shapes": {m: list(s) for m, s in spec.shapes.items()},
-                 "specs": {m: {"kind": s.kind, "shape": list(s.shape), "alphabet": s.alphabet}
-                           for m, s in spec.specs.items()}},
+                 "specs": {m: s.as_dict() for m, s in spec.specs.items()}},
         "data_key": data_key, "code_version": code_version(type(model)),
         "weights_sha256": file_digest(weights), **dict(extra),
     }, meta_path)
@@ -116,8 +115,7 @@ def load_model(name: str, path: str | Path, *, seed: int | None = None, device: 
     suite = SUITES.get(meta["spec"]["suite"])()
     spec = DataSpec(suite.name, tuple(meta["spec"]["modalities"]),
                     {m: tuple(s) for m, s in meta["spec"]["shapes"].items()},
-                    {m: ModalitySpec(s["kind"], tuple(s["shape"]), s["alphabet"])
-                     for m, s in meta["spec"].get("specs", {}).items()}, suite.networks)
+                    {m: ModalitySpec.from_dict(s) for m, s in meta["spec"].get("specs", {}).items()}, suite.networks)
     model = cls(spec, config_from_dict(cls.Config, meta["config"]))
     check_export(meta, name, model)
     model.load_state_dict(state)

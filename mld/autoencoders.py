@@ -11,8 +11,8 @@ encoder mapping (B, *shape) to (B, D) and the decoder (B, D) to (B, *shape): the
 per-position logits for text; ``width`` multiplies the conv channels (1 = the reference).
 
 The loss and what the model returns depend on the modality's kind (``bench.data.kinds``), through ``AE_KINDS[kind]``:
-an image's loss is the likelihood above and its output the decoder's location clamped to [0, 1]; a text modality's
-decoder gives per-position logits (B, L, V), its loss is the categorical cross-entropy against the one-hot input summed
+an image's loss is the likelihood above and its output the decoder's location clamped to [0, 1]; a text (or
+sentence) modality's decoder gives per-position logits (B, L, V), its loss is the categorical cross-entropy against the one-hot input summed
 over positions, -sum_l ln softmax(logits_l)[x_l] (MoPoE's ``OneHotCategorical`` term, ``modalities/Modality.py``, with
 the logits read as logits), and its output the per-position probabilities softmax(logits).
 """
@@ -107,7 +107,7 @@ class ImageAutoencoder:
 
 
 class TextAutoencoder:
-    """Text, one-hot (B, L, V) in and logits (B, L, V) out: the categorical cross-entropy summed over positions;
+    """Text and sentences, one-hot (B, L, V) in and logits (B, L, V) out: the categorical cross-entropy summed over positions;
     softmax probabilities (rows sum to 1)."""
 
     def nll(self, cfg: AutoencoderConfig, x: Tensor, out: Tensor) -> Tensor:
@@ -119,6 +119,7 @@ class TextAutoencoder:
 
 AE_KINDS.register("image")(ImageAutoencoder())
 AE_KINDS.register("text")(TextAutoencoder())
+AE_KINDS.register("sentence")(AE_KINDS.get("text"))
 
 
 class Autoencoder(nn.Module):

@@ -20,12 +20,12 @@ def manifest_path(path: str | Path) -> Path:
 
 
 def save_dataset(ds: MultimodalDataset, path: str | Path, manifest: dict[str, Any]) -> None:
-    """Atomically write ``ds`` (``{"images": {m: uint8}, "labels": int64, "specs": {m: {kind, shape, alphabet}}}``)
+    """Atomically write ``ds`` (``{"images": {m: stored}, "labels": int64, "specs": {m: ModalitySpec.as_dict()}}``)
     to ``path``, then its manifest.
 
     The manifest is written last, so a manifest on disk means a complete data file.
     """
-    specs = {m: {"kind": s.kind, "shape": list(s.shape), "alphabet": s.alphabet} for m, s in ds.specs.items()}
+    specs = {m: s.as_dict() for m, s in ds.specs.items()}
     save_torch({"images": dict(ds.images), "labels": ds.labels, "specs": specs}, path)
     save_json(manifest, manifest_path(path))
 
@@ -41,7 +41,7 @@ def load_dataset(path: str | Path) -> tuple[MultimodalDataset, dict[str, Any]]:
     manifest = load_json(meta)
     try:
         images, labels = payload["images"], payload["labels"]
-        specs = {m: ModalitySpec(v["kind"], tuple(v["shape"]), v["alphabet"]) for m, v in payload.get("specs", {}).items()}
+        specs = {m: ModalitySpec.from_dict(v) for m, v in payload.get("specs", {}).items()}
         ds = MultimodalDataset(dict(images), labels, specs)
     except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
         raise BenchError(f"{path} is not a saved dataset ({type(exc).__name__}: {exc})", fix) from None

@@ -1,5 +1,5 @@
-"""In-memory multimodal dataset: one stored uint8 tensor per modality (its kind: ``bench.data.kinds``) plus shared
-labels."""
+"""In-memory multimodal dataset: one stored tensor per modality (uint8, int16 for sentences; its kind:
+``bench.data.kinds``) plus shared labels."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from bench.errors import BenchError
 
 @dataclass(frozen=True)
 class MultimodalDataset:
-    """Tuples ``(x_m0, ..., x_m{M-1}, y)`` stored as ``images[m]: uint8 (N, ...)`` and ``labels: int64 (N,)``, with
-    ``specs[m]`` the modality's kind and shape (``bench.data.kinds``; a modality without one is an image of its
-    stored shape). Row i of every modality belongs to the same tuple (same digit label). Data stays uint8 in memory;
-    ``batches`` converts it to model inputs (images float in [0, 1], text one-hot) per batch on the requested device.
+    """Tuples ``(x_m0, ..., x_m{M-1}, y)`` stored as ``images[m]: (N, ...)`` in its kind's stored form (images
+    uint8) and ``labels: int64 (N,)``, with ``specs[m]`` the modality's kind and shape (``bench.data.kinds``; a
+    modality without one is an image of its stored shape). Row i of every modality belongs to the same tuple (same
+    label). Data stays in its stored form in memory; ``batches`` converts it to model inputs (images float in
+    [0, 1], text and sentences one-hot) per batch on the requested device.
     """
 
     images: dict[str, Tensor]
@@ -63,7 +64,7 @@ class MultimodalDataset:
         return sum(x.nbytes for x in self.images.values()) + self.labels.nbytes
 
     def resident(self, device: torch.device | str, *, budget: float = 0.25) -> "MultimodalDataset":
-        """This dataset (still uint8) moved to ``device`` when it takes at most ``budget`` of the device's free
+        """This dataset (still in its stored form) moved to ``device`` when it takes at most ``budget`` of the device's free
         memory, so that ``batches`` index it there with no host-to-device copy per batch; else itself. On the CPU
         it is itself."""
         device = torch.device(device)

@@ -8,7 +8,7 @@
   (and every word unseen in training) becomes ``<exc>``;
 - a caption keeps its first ``max_length - 1`` = 31 words, then ``<eos>``, then ``<pad>`` up to ``max_length`` = 32;
 - decoding cuts at the first ``<eos>`` and drops the special tokens, as the MLD code's ``Sentence.get_str`` (its
-  CLIP-S reads these strings).
+  CLIP-S reads these strings; ``bench.data.kinds.sentence``, the modality kind these tokens are stored as).
 
 The references run nltk's sentence splitter over the whole caption file and pair the k-th sentence with image
 k // 10, which assumes one sentence per line; here each line of the file is one caption, so the pairing holds by
@@ -26,12 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import torch
 from nltk.tokenize import NLTKWordTokenizer
+from torch import Tensor
 
+from bench.data.kinds import ModalitySpec
+from bench.data.kinds.sentence import EOS, PAD, SPECIAL, STORED, words_of
 from bench.errors import BenchError
 
-EXC, PAD, EOS = "<exc>", "<pad>", "<eos>"
-SPECIAL = (EXC, PAD, EOS)  # indices 0, 1, 2
 MAX_LENGTH = 32
 MIN_OCC = 3
 
@@ -78,16 +80,18 @@ class Vocabulary:
         length = len(tokens) + 1
         return tokens + [SPECIAL.index(EOS)] + [SPECIAL.index(PAD)] * (self.max_length - length), length
 
+    @property
+    def spec(self) -> ModalitySpec:
+        """The ``sentence`` modality these captions are stored as."""
+        return ModalitySpec("sentence", (self.max_length,), vocabulary=self.words)
+
+    def tokens(self, captions: Sequence[str]) -> Tensor:
+        """The stored form of ``captions``: int16 (N, ``max_length``) token indices (``encode`` of each)."""
+        return torch.tensor([self.encode(c)[0] for c in captions], dtype=STORED).reshape(len(captions), self.max_length)
+
     def decode(self, indices: Sequence[int]) -> str:
-        """The words before the first ``<eos>``, special tokens dropped, joined by spaces."""
-        out = []
-        for i in indices:
-            word = self.words[int(i)]
-            if word == EOS:
-                break
-            if word not in SPECIAL:
-                out.append(word)
-        return " ".join(out)
+        """The words before the first ``<eos>``, special tokens dropped, joined by spaces (``words_of``)."""
+        return words_of(indices, self.words)
 
     def save(self, path: str | Path) -> None:
         """Write the references' ``cub.vocab`` JSON (plus our ``max_length`` and ``lowercase``)."""

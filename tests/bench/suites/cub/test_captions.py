@@ -5,7 +5,9 @@ decoding cut at <eos>; and the references' ``cub.vocab`` file format both ways."
 import json
 
 import pytest
+import torch
 
+from bench.data.dataset import MultimodalDataset
 from bench.errors import BenchError
 from bench.suites.cub.captions import Vocabulary, words
 
@@ -72,3 +74,13 @@ def test_a_damaged_vocab_file_is_one_clear_error(content, tmp_path):
     path.write_text(content)
     with pytest.raises(BenchError, match="cub.vocab"):
         Vocabulary.load(path)
+
+
+def test_captions_are_stored_as_a_sentence_modality_that_decodes_back():
+    vocabulary = Vocabulary.build(TRAIN)
+    tokens = vocabulary.tokens(["this bird a .", "a bird"])
+    assert tokens.dtype == torch.int16 and tokens.shape == (2, 32)
+    ds = MultimodalDataset({"caption": tokens}, torch.zeros(2, dtype=torch.int64), {"caption": vocabulary.spec})
+    x, _ = next(ds.batches(2))
+    assert x["caption"].shape == (2, 32, len(vocabulary))
+    assert [vocabulary.decode(row) for row in x["caption"].argmax(-1)] == ["this bird a .", "a bird"]
