@@ -192,9 +192,10 @@ class MultimodalVAE(nn.Module):
         checkpoint: Checkpointer | None = None,
     ) -> TrainRecord:
         """Adam on ``loss`` for ``cfg.epochs`` epochs from a seeded init (gradient norm clipped at ``cfg.grad_clip``
-        when set, the learning rate of each epoch from ``cfg.lr_schedule``), in the shared loop (``bench.training.train_epochs``: stage "training"). Shuffling uses a CPU
-        generator and the reparameterisation noise a generator on ``device``, both seeded with ``seed``, so two fits
-        with one seed on one device give identical weights. The mean loss and each named part per epoch are recorded;
+        when set, the learning rate of each epoch from ``cfg.lr_schedule``), in the shared loop
+        (``bench.training.train_epochs``: stage "training"). Shuffling uses a CPU generator and the
+        reparameterisation noise a generator on ``device``, both seeded with ``seed``, so two fits with one seed on
+        one device give identical weights. The mean loss and each named part per epoch are recorded;
         ``monitor`` (default: a ``TrainingMonitor`` with the default rule) stops a diverged training with
         ``Diverged``; ``checkpoint`` saves weights, optimiser and both generators at epoch ends and resumes from them.
         Leaves the model on ``device`` in eval mode. These models have no reusable stage, so ``cache`` is not
