@@ -4,9 +4,10 @@ how it scores data (the reconstruction term's -ln p(x | out)) and what ``generat
 - image: the decoder gives the likelihood's location (B, C, H, W); -ln p is the config's Laplace (``laplace_scale``)
   or Gaussian (``gaussian_std``) summed per image (``bench.likelihoods``); generations are the locations clamped to
   [0, 1].
-- text and sentence: the decoder gives per-position logits (B, L, V) over the characters or words; -ln p is the categorical one, -sum over the L positions of
-  log softmax(logits)[true token]; generations are the probabilities softmax(logits) (B, L, V), each row summing to
-  1 (not clamped). The config's ``likelihood`` applies to images only.
+- text and sentence: the decoder gives per-position logits (B, L, V) over the characters or words; -ln p is the
+  categorical one, -sum over the L positions of log softmax(logits)[true token]; generations are the probabilities
+  softmax(logits) (B, L, V), each row summing to 1 (not clamped). The config's ``likelihood`` applies to images
+  only.
 
 A new kind registers an object with ``nll(x, out, cfg)`` and ``generation(out)``.
 """

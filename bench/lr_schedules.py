@@ -5,9 +5,9 @@
     cosine    f = (1 + cos(pi e / E)) / 2        (Loshchilov & Hutter, arXiv 1608.03983, without restarts)
 
 The cosine is a deviation for small-scale presets whose coherence keeps oscillating at the fixed small-scale rate
-(MoPoE's converged preset on MNIST-SVHN, docs/mld_limits.md): the rate falls from ``lr`` at the first epoch to lr (1 + cos(pi (E - 1) /
-E)) / 2 at the last. The factor depends on the epoch alone, so a resumed training sets the same rate as an
-uninterrupted one and the optimiser state needs nothing more.
+(MoPoE's converged preset on MNIST-SVHN, docs/mld_limits.md): the rate falls from ``lr`` at the first epoch to
+lr (1 + cos(pi (E - 1) / E)) / 2 at the last. The factor depends on the epoch alone, so a resumed training sets the
+same rate as an uninterrupted one and the optimiser state needs nothing more.
 """
 
 from __future__ import annotations

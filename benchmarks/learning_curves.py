@@ -24,8 +24,9 @@ reads the same curves from a finished ``bench.run`` instead of training: every r
 (``bench.probes``: k1, self, joint coherence and FD-clf on held-out test tuples at fractions of the plan), and the
 records under ``<run>/runs/<scale>/`` hold those points. ``--from-run`` may be given more than once (runs of one
 suite and scale, e.g. one model retrained longer in a run of its own): a model's curve comes from the last run that
-holds it. Each result then also states whether the curve has plateaued: ``rise`` is k1 at the last point minus k1 at the first point at or past 75% of the training, at most
-0.02 and at most 5% of k1 above chance for a plateau (``bench.training_status``).
+holds it. Each result then also states whether the curve has plateaued: ``rise`` is k1 at the last point minus k1
+at the first point at or past 75% of the training, at most 0.02 and at most 5% of k1 above chance for a plateau
+(``bench.training_status``).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ better) the models both runs hold are ranked by their mean over seeds (rank 1 is
 two runs order differently is *discordant*; it is *explained* when at least one of the two reads "still rising" (or
 "unsteady") in the run's own training status (``bench.training_status``: k = 1 at the end of training more than
 0.02, or more than 5% of its value above chance, above or below k = 1 at 75% of it), i.e. when the run's table
-already warns that more training may reorder them. The ranking holds when every discordant pair is explained. Several reference files (e.g. one model retrained longer in a run of its own)
-are merged: a model's runs come from the last file that holds it. Prints one Markdown table per metric and writes
-``--json``.
+already warns that more training may reorder them. The ranking holds when every discordant pair is explained.
+Several reference files (e.g. one model retrained longer in a run of its own) are merged: a model's runs come from
+the last file that holds it. Prints one Markdown table per metric and writes ``--json``.
 """
 
 from __future__ import annotations

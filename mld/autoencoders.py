@@ -12,9 +12,10 @@ per-position logits for text; ``width`` multiplies the conv channels (1 = the re
 
 The loss and what the model returns depend on the modality's kind (``bench.data.kinds``), through ``AE_KINDS[kind]``:
 an image's loss is the likelihood above and its output the decoder's location clamped to [0, 1]; a text (or
-sentence) modality's decoder gives per-position logits (B, L, V), its loss is the categorical cross-entropy against the one-hot input summed
-over positions, -sum_l ln softmax(logits_l)[x_l] (MoPoE's ``OneHotCategorical`` term, ``modalities/Modality.py``, with
-the logits read as logits), and its output the per-position probabilities softmax(logits).
+sentence) modality's decoder gives per-position logits (B, L, V), its loss is the categorical cross-entropy
+against the one-hot input summed over positions, -sum_l ln softmax(logits_l)[x_l] (MoPoE's ``OneHotCategorical``
+term, ``modalities/Modality.py``, with the logits read as logits), and its output the per-position probabilities
+softmax(logits).
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
 """What every modality kind shares: the ``ModalitySpec`` of a modality, the ``ModalityKind`` protocol, the ``KINDS``
-registry, the uint8 grid of images (``quantize``) and text drawn as a picture (``text_picture``). The kinds
+registry, the uint8 grid of images (``quantize``), what the token kinds share (``TokenKind``) and text drawn as a
+picture (``text_picture``). The kinds
 themselves are one module each in this package (``bench.data.kinds``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
@@ -64,6 +66,38 @@ class ModalityKind(Protocol):
 
 
 KINDS: Registry[ModalityKind] = Registry("modality kind")
+
+
+class TokenKind:
+    """What the token kinds (text characters, sentence words) share: stored (N, L) token indices of dtype
+    ``stored``, one-hot float (B, L, V) for models over the V tokens of ``tokens(spec)``, a generation read by its
+    argmax per position, drawn as ``as_text`` of its tokens. A subclass adds ``name``, ``check`` and those two."""
+
+    stored: torch.dtype
+
+    def tokens(self, spec: ModalitySpec) -> Sequence[str]:
+        """What token i stands for, for every i."""
+        raise NotImplementedError
+
+    def as_text(self, tokens: Tensor, spec: ModalitySpec) -> str:
+        """The text of one row of token indices (L,)."""
+        raise NotImplementedError
+
+    def model_shape(self, spec: ModalitySpec) -> tuple[int, ...]:
+        return (spec.shape[0], len(self.tokens(spec)))
+
+    def to_model(self, stored: Tensor, spec: ModalitySpec) -> Tensor:
+        return F.one_hot(stored.long(), len(self.tokens(spec))).float()
+
+    def to_stored(self, generated: Tensor, spec: ModalitySpec) -> Tensor:
+        return generated.argmax(dim=-1).to(self.stored)
+
+    def for_metrics(self, generated: Tensor, spec: ModalitySpec) -> Tensor:
+        return F.one_hot(generated.argmax(dim=-1), len(self.tokens(spec))).to(generated.dtype)
+
+    def draw(self, values: Tensor, spec: ModalitySpec, height: int, width: int) -> Tensor:
+        rows = values.argmax(dim=-1).cpu()
+        return torch.stack([text_picture(self.as_text(row, spec), height, width) for row in rows])
 
 
 def quantize(x: Tensor) -> Tensor:

@@ -9,18 +9,18 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from bench.data.kinds.base import KINDS, ModalitySpec, text_picture
+from bench.data.kinds.base import KINDS, ModalitySpec, TokenKind
 
 EXC, PAD, EOS = "<exc>", "<pad>", "<eos>"
 SPECIAL = (EXC, PAD, EOS)  # token indices 0, 1, 2 of every vocabulary
 STORED = torch.int16  # vocabularies of up to 32,767 words (CUB's: about 1,600)
 
 
-class SentenceKind:
+class SentenceKind(TokenKind):
     name = "sentence"
+    stored = STORED
 
     def check(self, stored: Tensor, spec: ModalitySpec) -> None:
         if len(spec.shape) != 1 or tuple(spec.vocabulary[: len(SPECIAL)]) != SPECIAL:
@@ -32,21 +32,11 @@ class SentenceKind:
             raise ValueError(f"tokens {int(stored.min())}..{int(stored.max())} are outside the vocabulary of "
                              f"{len(spec.vocabulary)} words")
 
-    def model_shape(self, spec: ModalitySpec) -> tuple[int, ...]:
-        return (spec.shape[0], len(spec.vocabulary))
+    def tokens(self, spec: ModalitySpec) -> tuple[str, ...]:
+        return spec.vocabulary
 
-    def to_model(self, stored: Tensor, spec: ModalitySpec) -> Tensor:
-        return F.one_hot(stored.long(), len(spec.vocabulary)).float()
-
-    def to_stored(self, generated: Tensor, spec: ModalitySpec) -> Tensor:
-        return generated.argmax(dim=-1).to(STORED)
-
-    def for_metrics(self, generated: Tensor, spec: ModalitySpec) -> Tensor:
-        return F.one_hot(generated.argmax(dim=-1), len(spec.vocabulary)).to(generated.dtype)
-
-    def draw(self, values: Tensor, spec: ModalitySpec, height: int, width: int) -> Tensor:
-        tokens = values.argmax(dim=-1).cpu()
-        return torch.stack([text_picture(words_of(row, spec.vocabulary), height, width) for row in tokens])
+    def as_text(self, tokens: Tensor, spec: ModalitySpec) -> str:
+        return words_of(tokens, spec.vocabulary)
 
 
 KINDS.register("sentence")(SentenceKind())

@@ -4,17 +4,17 @@ one-hot float (B, L, V) for models, drawn as their characters."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from bench.data.kinds.base import KINDS, ModalitySpec, text_picture
+from bench.data.kinds.base import KINDS, ModalitySpec, TokenKind
 
 
-class TextKind:
+class TextKind(TokenKind):
     """Character strings of a fixed length L over an alphabet of V characters: stored uint8 (N, L) tokens, one-hot
     float (B, L, V) for models (MoPoE's text modality, ``utils/text.py``)."""
 
     name = "text"
+    stored = torch.uint8
 
     def check(self, stored: Tensor, spec: ModalitySpec) -> None:
         if not spec.alphabet or len(spec.shape) != 1:
@@ -24,21 +24,11 @@ class TextKind:
         if stored.numel() and int(stored.max()) >= len(spec.alphabet):
             raise ValueError(f"token {int(stored.max())} is outside the alphabet of {len(spec.alphabet)} characters")
 
-    def model_shape(self, spec: ModalitySpec) -> tuple[int, ...]:
-        return (spec.shape[0], len(spec.alphabet))
+    def tokens(self, spec: ModalitySpec) -> str:
+        return spec.alphabet
 
-    def to_model(self, stored: Tensor, spec: ModalitySpec) -> Tensor:
-        return F.one_hot(stored.long(), len(spec.alphabet)).float()
-
-    def to_stored(self, generated: Tensor, spec: ModalitySpec) -> Tensor:
-        return generated.argmax(dim=-1).to(torch.uint8)
-
-    def for_metrics(self, generated: Tensor, spec: ModalitySpec) -> Tensor:
-        return F.one_hot(generated.argmax(dim=-1), len(spec.alphabet)).to(generated.dtype)
-
-    def draw(self, values: Tensor, spec: ModalitySpec, height: int, width: int) -> Tensor:
-        tokens = values.argmax(dim=-1).cpu()
-        return torch.stack([text_picture(decode(row, spec.alphabet), height, width) for row in tokens])
+    def as_text(self, tokens: Tensor, spec: ModalitySpec) -> str:
+        return decode(tokens, spec.alphabet)
 
 
 KINDS.register("text")(TextKind())
