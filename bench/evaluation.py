@@ -56,7 +56,7 @@ def consumers(context: LabelContext, spaces: Mapping[str, tuple[Mapping, str]]) 
 
 def label_context(prep: Prepared) -> LabelContext:
     """What the label metrics of a run read with: its modalities, classifiers, specs, device and classes."""
-    return LabelContext(tuple(prep.spec.modalities), prep.clfs, dict(prep.spec.specs), prep.device, prep.suite.n_classes)
+    return LabelContext(tuple(prep.spec.modalities), prep.clfs, dict(prep.spec.specs), prep.device, prep.suite.label_space)
 
 
 def evaluation_key(model_key: str, clf_key: str, spaces: dict, n_test: int, scale, seed: int, cfg: RunConfig) -> str:
@@ -88,7 +88,8 @@ def evaluate_model(prep: Prepared, name: str, seed: int, model, model_key: str) 
             progress=cfg.progress,
         )
         results = readers.results(len(prep.test), n_joint, prep.real)
-        results["counts"] = {"n_test": len(prep.test), "n_joint": n_joint, "n_classes": prep.suite.n_classes}
+        results["counts"] = {"n_test": len(prep.test), "n_joint": n_joint, "n_classes": prep.suite.label_space.logits,
+                              "chance": prep.suite.label_space.chance}
         return {}, results  # the results are the record; the payload is empty
 
     _, results = prep.store.cached_torch("evaluations", key, measured(compute, device),

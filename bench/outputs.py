@@ -40,7 +40,7 @@ def table_context(prep, records: list[dict]) -> TableContext:
                  f"{n_joint} unconditional samples per modality"),
         seeds=f"mean ± std over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}",
         classifiers=", ".join(f"{m} {a:.3f}" for m, a in prep.clf_record["test_accuracy"].items()),
-        chance=1.0 / prep.suite.n_classes,
+        chance=prep.suite.label_space.chance,
     )
 
 

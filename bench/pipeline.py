@@ -53,7 +53,7 @@ def probe_plan(prep: Prepared) -> ProbePlan:
     """The probes of this run's trainings (``bench.probes``): the scale's config, the test set, the classifiers and,
     for FD-clf, the classifier features of the real test images."""
     extractors = prep.spaces.get("clf", ({}, None))[0]
-    context = LabelContext(tuple(prep.spec.modalities), prep.clfs, prep.test.specs, prep.device, prep.suite.n_classes)
+    context = LabelContext(tuple(prep.spec.modalities), prep.clfs, prep.test.specs, prep.device, prep.suite.label_space)
     return ProbePlan(prep.scale.probe, len(prep.train), prep.test, context,
                      {m: (extractor, prep.real["clf"][m]) for m, extractor in extractors.items()})
 
@@ -82,7 +82,7 @@ def score(prep: Prepared, name: str, seed: int, model, model_record: dict) -> di
         "counts": evaluation["counts"],
         "curves": model_record["train"].get("curves") or {name: model_record["train"]["losses"]},
         "probes": probes,
-        "training": training_status(probes, chance=1 / prep.suite.n_classes),
+        "training": training_status(probes, chance=prep.suite.label_space.chance),
         "details": evaluation["details"],
         "quality": evaluation["quality"],
         "quality_unavailable": prep.unavailable,

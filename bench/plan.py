@@ -36,6 +36,7 @@ import torch
 
 from bench.config import RunConfig
 from bench.data.dataset import MultimodalDataset, random_subset
+from bench.data.labels import LabelSpace
 from bench.health import TrainingMonitor
 from bench.interface import DataSpec, IterativeSampler, PlannedTraining, ability, build_model
 from bench.measure import StageCost
@@ -196,7 +197,7 @@ def probe_classifiers(suite, scale, train: MultimodalDataset, n_train: int, devi
     one and three epochs timed; their difference gives the seconds per epoch, the rest is setup."""
     clf = scale.classifier
     subset = random_subset(train, PROBE_BATCHES[1] * clf.batch_size, seed=0)
-    fit = dict(networks=suite.networks, n_classes=suite.n_classes, seed=0, device=device)
+    fit = dict(networks=suite.networks, label_space=suite.label_space, seed=0, device=device)
     train_classifiers(subset.subset(slice(0, clf.batch_size)), dataclasses.replace(clf, epochs=1), **fit)  # warm-up
     seconds = {}
     with StageCost(device) as cost:
@@ -212,7 +213,7 @@ def probe_classifiers(suite, scale, train: MultimodalDataset, n_train: int, devi
 
 
 def probe_evaluation(model, spaces: dict, clfs: dict, test: MultimodalDataset, n_test: int, scale, device,
-                     n_classes: int):
+                     label_space: LabelSpace):
     """(predicted seconds, peak MB, note) of one evaluation (``bench.evaluation.evaluate_model``) on ``n_test``
     tuples with ``scale.n_joint`` joint samples. A model with a sampler (``network_calls_per_sample`` above
     ``PROBE_CALLS`` and ``with_sampler_steps``) is timed at ``PROBE_CALLS / 2`` and ``PROBE_CALLS`` network calls
@@ -221,7 +222,7 @@ def probe_evaluation(model, spaces: dict, clfs: dict, test: MultimodalDataset, n
     n_subsets = 2 ** len(modalities) - 1
     n_joint = n_test if scale.n_joint is None else scale.n_joint
 
-    context = LabelContext(modalities, clfs, dict(test.specs), torch.device(device), n_classes)
+    context = LabelContext(modalities, clfs, dict(test.specs), torch.device(device), label_space)
 
     def consumers():
         return evaluation_consumers(context, spaces).all()  # what the run's evaluation reads its pass with
@@ -334,7 +335,7 @@ def make_plan(cfg: RunConfig, *, progress: Callable[[str], None] = lambda _: Non
         return not cfg.fresh and store.path(stage, key).exists()
 
     clf_key = classifier_key(data_key, scale, suite)
-    clfs = {m: suite.networks.build(CLASSIFIER, train.specs[m], n_classes=suite.n_classes).to(device).eval()
+    clfs = {m: suite.networks.build(CLASSIFIER, train.specs[m], n_classes=suite.label_space.logits).to(device).eval()
             for m in spec.modalities}
     if cached("classifiers", clf_key):
         stages.append(StageEstimate("classifiers", 0.0, note="cached"))
@@ -367,7 +368,7 @@ def make_plan(cfg: RunConfig, *, progress: Callable[[str], None] = lambda _: Non
             if eval_estimate is None:
                 progress(f"probing {name}'s evaluation")
                 model.to(device).eval()
-                eval_estimate = probe_evaluation(model, spaces, clfs, test, n_test, scale, device, suite.n_classes)
+                eval_estimate = probe_evaluation(model, spaces, clfs, test, n_test, scale, device, suite.label_space)
             stages.append(StageEstimate(f"{name} seed {seed}: evaluation", *eval_estimate))
         if eval_estimate is not None:
             extra = probes_estimate(eval_estimate[0], scale, len(spec.modalities), n_test)

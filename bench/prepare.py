@@ -92,7 +92,7 @@ def load_classifiers(suite, train, test, scale, data_key: str, store: Store, dev
     key = classifier_key(data_key, scale, suite)
 
     def fit() -> tuple[dict, dict]:
-        clfs, record = train_classifiers(train, scale.classifier, networks=suite.networks, n_classes=suite.n_classes,
+        clfs, record = train_classifiers(train, scale.classifier, networks=suite.networks, label_space=suite.label_space,
                                          seed=CLASSIFIER_SEED, device=device, progress=cfg.progress,
                                          checkpoint=stage_checkpointer(store.root, "classifiers", key,
                                                                        every_minutes=cfg.checkpoint_minutes,
@@ -101,14 +101,14 @@ def load_classifiers(suite, train, test, scale, data_key: str, store: Store, dev
             **record,
             "config": dataclasses.asdict(scale.classifier),
             "seed": CLASSIFIER_SEED,
-            "test_accuracy": classifier_accuracy(clfs, test),
+            "test_accuracy": classifier_accuracy(clfs, test, suite.label_space),
         }
         return {m: c.state_dict() for m, c in clfs.items()}, record
 
     states, record = store.cached_torch("classifiers", key, measured(fit, device), label="classifiers")
     clfs = {}
     for m, state in states.items():
-        clf = suite.networks.build(CLASSIFIER, train.specs[m], n_classes=suite.n_classes)
+        clf = suite.networks.build(CLASSIFIER, train.specs[m], n_classes=suite.label_space.logits)
         clf.load_state_dict(state)
         clfs[m] = clf.to(device).eval()
     return clfs, {**record, "key": key}
@@ -117,7 +117,7 @@ def load_classifiers(suite, train, test, scale, data_key: str, store: Store, dev
 def classifier_key(data_key: str, scale, suite) -> str:
     """The cache key of the classifiers of this data and scale, built from the suite's networks."""
     return stable_hash("classifiers", data_key, scale.classifier, CLASSIFIER_SEED, CLASSIFIER_VERSION,
-                       suite.networks.version, suite.n_classes)
+                       suite.networks.version, suite.label_space.key)
 
 
 def load_inception(cfg: RunConfig, device) -> tuple[tuple[InceptionFeatures, str] | None, str | None]:

@@ -9,7 +9,8 @@ generator seeded alike at every point, so that two points differ only by the wei
 
 - ``k1``: the mean over ordered pairs (s, t), s != t, of the accuracy of clf_t on x̂_t generated from x_s alone (the
   tables' k = 1 column on fewer tuples); ``self``: the mean over s of clf_s's accuracy on x̂_s from x_s;
-- ``joint``: the share of ``tuples`` joint samples on whose class every modality's classifier agrees;
+- ``joint``: the share of ``tuples`` joint samples on whose class every modality's classifier agrees (with labels
+  of several attributes, the mean over attributes);
 - ``fd_clf``: the mean over image modalities of the Fréchet distance, in classifier features, between those joint
   samples and the real test images (biased upwards at this sample size, and alike at every point).
 
@@ -141,12 +142,13 @@ class Probe:
         x, y = next(self.data.batches(len(self.data), device=context.device))
         eye = torch.eye(n, dtype=torch.bool, device=context.device)
         out = generate_subsets(model, x, eye, torch.ones_like(eye), generator=generator)
+        labels = context.label_space.rows(y).repeat(n, 1)  # (n B, A): the labels once per source
         hits = torch.stack([
-            (context.logits(m, out[m]).argmax(1) == y.repeat(n)).view(n, -1).double().mean(1) for m in modalities
-        ])  # hits[t, s]: target t given source s
+            (context.predict(m, out[m]) == labels).view(n, -1).double().mean(1) for m in modalities
+        ])  # hits[t, s]: target t given source s (mean over tuples and attributes)
         off = ~eye
         samples = model.sample(len(self.data), generator=generator)
-        preds = torch.stack([context.logits(m, samples[m]).argmax(1) for m in modalities])
+        preds = torch.stack([context.predict(m, samples[m]) for m in modalities])  # (M, B, A)
         point = {"k1": float(hits[off].mean()), "self": float(hits[eye].mean()),
                  "joint": float((preds == preds[0]).all(0).double().mean())}
         if self.images:

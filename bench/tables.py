@@ -194,7 +194,7 @@ def _aggregate(values: list[float], runs: list[dict], column: Column) -> dict:
                hi=max(ci.high, out["hi"]) if not math.isnan(std) else ci.high)
     if column.chance is not None:
         if column.chance == "uniform":
-            levels = [1.0 / r["counts"]["n_classes"] for r in runs]
+            levels = [r["counts"].get("chance", 1.0 / r["counts"]["n_classes"]) for r in runs]
         else:
             levels = [_number(r["metrics"].get(column.chance)) for r in runs]
         chance = sum(levels) / len(levels)

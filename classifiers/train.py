@@ -1,16 +1,17 @@
 """Train one classifier per modality (the design the suite's ``"classifier"`` networks give for its kind,
-``classifiers.nets``; Adam, cross-entropy) and measure its test accuracy."""
+``classifiers.nets``; Adam, cross-entropy summed over the label space's attributes, ``bench.data.labels``) and
+measure its test accuracy."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from bench.checkpoints import Checkpointer, generator_states, restore_generators
 from bench.data.dataset import MultimodalDataset
+from bench.data.labels import DIGITS, LabelSpace
 from bench.devices import device_of
 from bench.health import HealthRule, TrainingMonitor
 from bench.networks import Networks
@@ -42,14 +43,14 @@ def train_classifiers(
     cfg: ClassifierConfig,
     *,
     networks: Networks,
-    n_classes: int = 10,
+    label_space: LabelSpace = DIGITS,
     seed: int,
     device: torch.device | str = "cpu",
     progress: bool = False,
     checkpoint: Checkpointer | None = None,
 ) -> tuple[dict[str, nn.Module], dict]:
-    """Fit ``clf_m`` (``networks.build("classifier", train.specs[m], n_classes=n_classes)``, built in modality order
-    after seeding the global RNG) on (x_m, y) for every modality m, in the shared loop (``bench.training``: stage
+    """Fit ``clf_m`` (``networks.build("classifier", train.specs[m], n_classes=label_space.logits)``, built in modality order
+    after seeding the global RNG) on (x_m, y) for every modality m (``label_space.loss``), in the shared loop (``bench.training``: stage
     "classifiers"); all share the batch order of one seeded generator. A batch smaller than a classifier's
     ``MIN_BATCH`` (the text classifier's BatchNorm needs 2) is skipped for that classifier. A non-finite epoch loss
     stops the training with ``Diverged``.
@@ -60,7 +61,8 @@ def train_classifiers(
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    clfs = {m: networks.build(FAMILY, train.specs[m], n_classes=n_classes).to(device) for m in train.modalities}
+    clfs = {m: networks.build(FAMILY, train.specs[m], n_classes=label_space.logits).to(device)
+            for m in train.modalities}
     optims = {m: torch.optim.Adam(c.parameters(), lr=cfg.lr) for m, c in clfs.items()}
     train = train.resident(device)  # uint8 on the device when it fits: no copy per batch
 
@@ -73,7 +75,7 @@ def train_classifiers(
         for m, clf in clfs.items():
             if len(y) < getattr(clf, "MIN_BATCH", 1):
                 continue
-            loss = F.cross_entropy(clf(x[m]), y)
+            loss = label_space.loss(clf(x[m]), y)
             optims[m].zero_grad(set_to_none=True)
             loss.backward()
             optims[m].step()
@@ -108,14 +110,15 @@ def train_classifiers(
 
 @torch.no_grad()
 def classifier_accuracy(
-    clfs: dict[str, nn.Module], test: MultimodalDataset, *, batch_size: int = 1024
+    clfs: dict[str, nn.Module], test: MultimodalDataset, label_space: LabelSpace = DIGITS, *, batch_size: int = 1024
 ) -> dict[str, float]:
-    """acc_m = mean_i 1[argmax clf_m(x_m^(i)) = y_i] over the whole test set, in eval mode."""
+    """acc_m = mean_i mean_a 1[predicted attribute a of clf_m(x_m^(i)) = y_ia] over the whole test set, in eval mode
+    (with one class variable: the share of test items whose argmax is their label)."""
     device = device_of(clfs.values())
     correct = {m: 0 for m in clfs}
     for clf in clfs.values():
         clf.eval()
     for x, y in test.batches(batch_size, device=device):
         for m, clf in clfs.items():
-            correct[m] += int((clf(x[m]).argmax(dim=1) == y).sum())
-    return {m: c / len(test) for m, c in correct.items()}
+            correct[m] += int((label_space.predict(clf(x[m])) == label_space.rows(y)).sum())
+    return {m: c / (len(test) * label_space.n_attributes) for m, c in correct.items()}

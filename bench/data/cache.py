@@ -45,7 +45,7 @@ def load_dataset(path: str | Path) -> tuple[MultimodalDataset, dict[str, Any]]:
         ds = MultimodalDataset(dict(images), labels, specs)
     except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
         raise BenchError(f"{path} is not a saved dataset ({type(exc).__name__}: {exc})", fix) from None
-    if labels.dtype != torch.int64 or labels.ndim != 1:
+    if labels.dtype != torch.int64 or labels.ndim not in (1, 2):  # (N,) classes or (N, A) attributes
         raise BenchError(f"{path} is not a saved dataset (labels {labels.dtype} {tuple(labels.shape)})", fix)
     if not isinstance(manifest, dict):
         raise BenchError(f"{meta} is not a dataset manifest (expected a JSON object)", fix)

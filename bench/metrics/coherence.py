@@ -21,6 +21,13 @@ classified, as if it had been saved as a PNG. Classifiers always run in eval mod
   Their top share (the mean over m of max_c p_m(c); 1/K for a uniform spread, 1 when every sample is read as one
   digit) exposes a collapse, and sum_c prod_m p_m(c) is the joint coherence that M independent classifiers with
   these marginals reach by chance (high for a collapsed model, K^(1-M) for uniform marginals).
+
+Labels of several attributes (``bench.data.labels``, e.g. a bird's colours and size): every hit and agreement above is
+counted per attribute a, each coherence is the mean over attributes of the per-attribute coherences (chance
+mean_a 1 / K_a), the spread's top share and chance are the means over attributes of theirs, and the per-attribute
+coherences of the joint samples and of every single-source direction are reported too
+(``coherence_<condition>_at_<attribute>``, with each attribute's chance 1 / K_a as ``coherence_chance_at_<attribute>``;
+the mean chance is ``coherence_chance``). With one class variable all of this is the definition above.
 """
 
 from __future__ import annotations
@@ -34,10 +41,11 @@ from torch import Tensor, nn
 
 from bench.data.dataset import MultimodalDataset
 from bench.data.kinds import ModalitySpec
+from bench.data.labels import DIGITS, LabelSpace
 from bench.devices import device_of
 from bench.interface import MultimodalModel
 from bench.metrics.generation import SubsetBatch, generation_pass
-from bench.metrics.names import JOINT, SELF, direction, given, metric_key
+from bench.metrics.names import CHANCE, JOINT, SELF, at_attribute, direction, given, metric_key
 from bench.metrics.registry import LabelContext, LabelMetric, register_metric
 from bench.metrics.subsets import all_subsets, single_source_pairs, subset_members, subset_names
 from bench.tables import Column, Plot, Table, TableContext
@@ -55,7 +63,10 @@ class CoherenceResult:
     ``conditional: float64 (S, M)`` holds coh(subsets[s] -> modalities[t]) at ``[s, t]`` for every scored pair
     (NaN where not scored: by default the reconstructions t in S with |S| > 1); ``joint`` is the joint coherence
     over ``n_joint`` samples; ``n_test`` test tuples were used for every conditional entry. ``joint_classes: int64
-    (M, K)`` counts the joint samples whose modality m is read as class c (None when not counted).
+    (M, K)`` counts the joint samples whose modality m is read as class c (None when not counted); with several
+    attributes its K columns are the attributes' blocks of ``label_space``, ``conditional`` and ``joint`` are means
+    over attributes, and ``per_attribute`` (float64 (S, M, A)) and ``joint_per_attribute`` (A values) hold them per
+    attribute.
     """
 
     modalities: tuple[str, ...]
@@ -65,6 +76,9 @@ class CoherenceResult:
     n_test: int
     n_joint: int
     joint_classes: Tensor | None = None
+    label_space: LabelSpace = DIGITS
+    per_attribute: Tensor | None = None
+    joint_per_attribute: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         m = len(self.modalities)
@@ -111,8 +125,10 @@ class CoherenceResult:
         joint coherence of independent classifiers with the observed class shares (module docstring)."""
         if self.joint_classes is None:
             raise ValueError("joint class counts were not recorded")
-        shares = self.joint_classes.double() / self.joint_classes.sum(dim=1, keepdim=True).clamp_min(1)
-        return {"top_share": float(shares.max(dim=1).values.mean()), "chance": float(shares.prod(dim=0).sum())}
+        blocks = [block.double() / block.sum(dim=1, keepdim=True).clamp_min(1)
+                  for block in self.label_space.blocks(self.joint_classes)]
+        return {"top_share": sum(float(shares.max(dim=1).values.mean()) for shares in blocks) / len(blocks),
+                "chance": sum(float(shares.prod(dim=0).sum()) for shares in blocks) / len(blocks)}
 
     def directions(self) -> dict[str, float]:
         """``"<s>_to_<t>"`` -> coh({s} -> t) for every ordered pair of distinct modalities, then
@@ -131,7 +147,22 @@ class CoherenceResult:
         ``joint_chance`` (when the joint classes were counted), ``self``, ``k1``..``k{M-1}``, and every direction."""
         spread = {} if self.joint_classes is None else {f"{JOINT}_{k}": v for k, v in self.joint_spread().items()}
         return {JOINT: self.joint, **spread, SELF: self.self_reconstruction(),
-                **{given(k): v for k, v in self.by_size().items()}, **self.directions()}
+                **{given(k): v for k, v in self.by_size().items()}, **self.directions(), **self.attributes()}
+
+    def attributes(self) -> dict[str, float]:
+        """With several attributes: ``chance`` (mean_a 1 / K_a) and, per attribute a, ``chance_at_<a>`` (1 / K_a),
+        ``joint_at_<a>`` and ``<s>_to_<t>_at_<a>`` for every ordered pair of distinct modalities; else nothing."""
+        space = self.label_space
+        if space.n_attributes == 1 or self.per_attribute is None:
+            return {}
+        out = {CHANCE: space.chance}
+        pairs = single_source_pairs(self.subsets, self.modalities)
+        for a, (name, k) in enumerate(zip(space.names, space.classes)):
+            out[at_attribute(CHANCE, name)] = 1.0 / k
+            out[at_attribute(JOINT, name)] = self.joint_per_attribute[a]
+            out.update({at_attribute(condition, name): float(self.per_attribute[row, t, a])
+                        for row, t, condition in pairs})
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """What a run record keeps beside the numbers (``values``, under their keys): counts, the leave-one-out
@@ -168,47 +199,58 @@ class CoherenceCounter:
     def __init__(
         self, modalities: Sequence[str], classifiers: Mapping[str, nn.Module], device: torch.device,
         *, reconstructions: bool = False, specs: Mapping[str, ModalitySpec] | None = None,
+        label_space: LabelSpace = DIGITS,
     ):
         missing = [m for m in modalities if m not in classifiers]
         if missing:
             raise ValueError(f"modalities {missing} lack a classifier")
         self.modalities = tuple(modalities)
         self.classifiers = classifiers
-        self.context = LabelContext(self.modalities, classifiers, dict(specs or {}), device)
+        self.context = LabelContext(self.modalities, classifiers, dict(specs or {}), device, label_space)
+        self.label_space = label_space
         self.device = device
         for clf in classifiers.values():
             clf.eval()
         self.wanted = scored_pairs(len(modalities), reconstructions)
-        self.correct = torch.zeros(self.wanted.shape, dtype=torch.int64, device=device)
+        a = label_space.n_attributes
+        self.correct = torch.zeros((*self.wanted.shape, a), dtype=torch.int64, device=device)
         self.scored = torch.zeros(self.wanted.shape, dtype=torch.bool)
-        self.coherent = torch.zeros((), dtype=torch.int64, device=device)
+        self.coherent = torch.zeros(a, dtype=torch.int64, device=device)
         self.joint_classes: Tensor | None = None  # (M, K) counts, sized at the first joint batch
 
     def conditional(self, batch: SubsetBatch) -> None:
-        labels = batch.labels.to(self.device)
+        labels = self.label_space.rows(batch.labels.to(self.device))  # (B, A)
         for t, m in enumerate(self.modalities):
             rows, images = batch.target(m, self.wanted[:, t])
             if len(rows):
-                hits = self.context.logits(m, images.flatten(0, 1)).argmax(dim=1).view(len(rows), -1) == labels
-                self.correct[rows.to(self.device), t] += hits.sum(dim=1)
+                predicted = self.context.predict(m, images.flatten(0, 1)).view(len(rows), *labels.shape)
+                self.correct[rows.to(self.device), t] += (predicted == labels).sum(dim=1)
                 self.scored[rows, t] = True
+
     def joint(self, samples: Mapping[str, Tensor]) -> None:
-        logits = [self.context.logits(m, samples[m]) for m in self.modalities]
-        preds = torch.stack([scores.argmax(dim=1) for scores in logits])  # (M, n)
-        self.coherent += (preds == preds[0]).all(dim=0).sum()
+        preds = torch.stack([self.context.predict(m, samples[m]) for m in self.modalities])  # (M, n, A)
+        self.coherent += (preds == preds[0]).all(dim=0).sum(dim=0)
         if self.joint_classes is None:
-            self.joint_classes = torch.zeros(len(self.modalities), logits[0].shape[1], dtype=torch.int64, device=self.device)
-        self.joint_classes.scatter_add_(1, preds, torch.ones_like(preds))
+            self.joint_classes = torch.zeros(len(self.modalities), self.label_space.logits, dtype=torch.int64,
+                                             device=self.device)
+        offsets = torch.tensor([0, *self.label_space.classes[:-1]], device=self.device).cumsum(0)
+        columns = (preds + offsets).flatten(1)  # each attribute's value as a column of its block
+        self.joint_classes.scatter_add_(1, columns, torch.ones_like(columns))
 
     def result(self, n_test: int, n_joint: int) -> CoherenceResult:
+        per_attribute = torch.where(self.scored.unsqueeze(-1), self.correct.cpu().double() / n_test, math.nan)
+        joint = self.coherent.cpu().double() / n_joint
         return CoherenceResult(
             modalities=self.modalities,
             subsets=all_subsets(len(self.modalities)),
-            conditional=torch.where(self.scored, self.correct.cpu().double() / n_test, math.nan),
-            joint=int(self.coherent) / n_joint,
+            conditional=per_attribute.mean(dim=-1),
+            joint=float(joint.mean()),
             n_test=n_test,
             n_joint=n_joint,
             joint_classes=None if self.joint_classes is None else self.joint_classes.cpu(),
+            label_space=self.label_space,
+            per_attribute=per_attribute,
+            joint_per_attribute=tuple(joint.tolist()),
         )
 
 
@@ -223,6 +265,7 @@ def evaluate_coherence(
     device: torch.device | str | None = None,
     progress: bool = False,
     reconstructions: bool = False,
+    label_space: LabelSpace = DIGITS,
 ) -> CoherenceResult:
     """Conditional coherence for every (subset, target) over the whole test set, and joint coherence, from one
     ``generation_pass`` (its docstring gives the batching and memory).
@@ -232,13 +275,15 @@ def evaluate_coherence(
     ``sample``. ``device`` (default: that of the first classifier parameter, else CPU) is where inputs,
     classification and counting happen. ``progress`` shows tqdm bars over test batches and joint batches.
     ``reconstructions`` also scores every t in S (default: only the self reconstructions {t} -> t).
+    ``label_space`` says what the labels and the classifiers' logits are (``bench.data.labels``).
     """
     modalities = tuple(model.modalities)
     missing = [m for m in modalities if m not in test.images]
     if missing:
         raise ValueError(f"modalities {missing} lack test images")
     device = device_of(classifiers.values()) if device is None else torch.device(device)
-    counter = CoherenceCounter(modalities, classifiers, device, reconstructions=reconstructions, specs=test.specs)
+    counter = CoherenceCounter(modalities, classifiers, device, reconstructions=reconstructions, specs=test.specs,
+                               label_space=label_space)
     n_joint = generation_pass(
         model, test, [counter], batch_size=batch_size, n_joint=n_joint, generator=generator, device=device,
         progress=progress,
@@ -308,7 +353,7 @@ def _tables(context: TableContext) -> list[Table]:
 register_metric(LabelMetric(
     name=NAME,
     counter=lambda context: CoherenceCounter(context.modalities, context.classifiers, context.device,
-                                             specs=context.specs),
+                                             specs=context.specs, label_space=context.label_space),
     read=_read,
     tables=_tables,
 ))

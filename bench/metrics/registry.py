@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from bench.data.kinds import KINDS, ModalitySpec, quantize
+from bench.data.labels import DIGITS, LabelSpace
 from bench.devices import chunked
 from bench.metrics.names import UNCOND, given, metric_key
 from bench.registry import Registry
@@ -37,13 +38,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class LabelContext:
     """What a label metric's counter is built from: the suite's modalities and their specs, one classifier per
-    modality (eval mode), the device where counting happens and the number of classes (None: not known)."""
+    modality (eval mode), the device where counting happens and what the labels are (``bench.data.labels``)."""
 
     modalities: tuple[str, ...]
     classifiers: Mapping[str, nn.Module]
     specs: Mapping[str, ModalitySpec]
     device: torch.device
-    n_classes: int | None = None
+    label_space: LabelSpace = DIGITS
 
     def read(self, m: str, generated: Tensor) -> Tensor:
         """A generation of modality ``m`` as a stored sample would be read back (``ModalityKind.for_metrics``: images
@@ -56,6 +57,11 @@ class LabelContext:
         row blocks on the CPU (``bench.devices.chunked``)."""
         clf = self.classifiers[m]
         return chunked(lambda part: clf(self.read(m, part)), generated.to(self.device))
+
+    def predict(self, m: str, generated: Tensor) -> Tensor:
+        """int64 (B, A): the attributes (with one class variable: the class, A = 1) that modality ``m``'s classifier
+        reads in generations (B, ...) as stored (``LabelSpace.predict``)."""
+        return self.label_space.predict(self.logits(m, generated))
 
 
 @dataclass(frozen=True)

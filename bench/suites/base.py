@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Sequence
 
 from bench.data.dataset import MultimodalDataset, random_subset
+from bench.data.labels import DIGITS, LabelSpace
 from bench.interface import DataSpec
 from bench.networks import Networks
 from bench.probes import ProbeConfig
@@ -67,7 +68,7 @@ class Suite:
     name: ClassVar[str]
     title: ClassVar[str]  # how tables and the report name the suite
     networks: ClassVar[Networks]  # every model family's networks for its modalities (``bench.networks``)
-    n_classes: ClassVar[int] = 10  # classes of the labels (what the classifiers predict)
+    label_space: ClassVar[LabelSpace] = DIGITS  # what the labels are, what the classifiers predict
     data_version: ClassVar[int] = 1  # in the data key: raise it with any change to what the data builders produce
     data_modules: ClassVar[tuple[str, ...]] = ()  # the builders' modules, whose source the fingerprint follows
     every_model_at: ClassVar[tuple[str, ...]] = ()  # scales that run every model with a preset here by default

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from bench.data.labels import DIGITS
 from bench.interface import build_model
 from bench.metrics.registry import LabelContext
 from bench.probes import ProbeConfig, ProbePlan
@@ -90,7 +91,7 @@ def mopoe_setup(tiny_polymnist):
     with torch.no_grad():
         for m, clf in clfs.items():
             clf(test.subset(slice(0, 2)).images[m].float() / 255)
-    context = LabelContext(tuple(spec.modalities), clfs, test.specs, torch.device("cpu"), 10)
+    context = LabelContext(tuple(spec.modalities), clfs, test.specs, torch.device("cpu"), DIGITS)
     return train, test, spec, context
 
 
@@ -116,7 +117,8 @@ def test_probes_score_at_the_planned_fractions_and_leave_the_weights_as_they_wer
     assert [p["fraction"] for p in found] == [0.25, 0.5, 0.75, 1.0]
     assert all(0 <= p[k] <= 1 for p in found for k in ("k1", "self", "joint"))
     assert [p["seconds"] for p in found] == sorted(p["seconds"] for p in found)
-    assert training_status(found, CHANCE)["status"] in (RISING, CONVERGED)
+    # untrained random classifiers on 20 tuples: any settled or unsettled status, but one read from the points
+    assert training_status(found, CHANCE)["status"] in (RISING, CONVERGED, UNSTEADY)
 
 
 def test_points_taken_before_an_interruption_are_kept_and_later_ones_retaken(mopoe_setup, tmp_path):
