@@ -12,7 +12,12 @@ one bird in ten ways: a caption always determines the attributes, an image alway
 from __future__ import annotations
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw, ImageFilter
+
+from bench.data.dataset import MultimodalDataset
+from bench.data.labels import LabelSpace
+from bench.suites.cub.captions import Vocabulary
 
 IMAGE_SIZE = 64
 COLOURS = {  # saturated bird colours, far from the muted backgrounds
@@ -23,6 +28,7 @@ ATTRIBUTES = {
     "body": tuple(COLOURS), "wings": tuple(COLOURS), "crown": tuple(COLOURS),
     "size": ("small", "large"), "beak": ("short", "long"),
 }
+LABELS = LabelSpace(tuple(len(values) for values in ATTRIBUTES.values()), tuple(ATTRIBUTES))  # chance 0.3
 BACKGROUNDS = ((150, 175, 190), (175, 165, 140), (130, 150, 120), (160, 160, 160), (185, 170, 175))
 
 TEMPLATES = (
@@ -102,3 +108,17 @@ def birds(n_images: int, *, captions_per_image: int, seed: int) -> tuple[np.ndar
     images = np.stack([draw_bird(named(row), rng) for row in attributes])
     captions = [caption(named(row), rng) for row in attributes for _ in range(captions_per_image)]
     return images, captions, attributes
+
+
+def stand_in_split(n_images: int, *, captions_per_image: int, seed: int, vocabulary: Vocabulary | None = None
+                   ) -> tuple[MultimodalDataset, Vocabulary]:
+    """One split of the stand-in as the real data is stored (``bench.suites.cub.files``): one item per caption, its
+    image repeated, labelled by the bird's attributes (int64 (N, A) of ``LABELS``); the vocabulary is built from
+    these captions unless given (the training split's, for the test split)."""
+    images, captions, attributes = birds(n_images, captions_per_image=captions_per_image, seed=seed)
+    vocabulary = vocabulary or Vocabulary.build(captions)
+    image_of = torch.arange(len(captions)) // captions_per_image
+    data = MultimodalDataset({"image": torch.from_numpy(images)[image_of], "caption": vocabulary.tokens(captions)},
+                             torch.from_numpy(attributes)[image_of], {"caption": vocabulary.spec})
+    LABELS.check(data.labels)
+    return data, vocabulary

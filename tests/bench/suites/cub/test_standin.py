@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 
 from bench.suites.cub.standin import ATTRIBUTES, COLOURS, birds, named
 
@@ -59,3 +60,17 @@ def test_large_birds_cover_more_of_the_picture():
         + (images.max(axis=1) < 50).sum(axis=(1, 2))
     large = attributes[:, list(ATTRIBUTES).index("size")] == 1
     assert area[large].mean() > 1.8 * area[~large].mean()
+
+
+def test_a_stand_in_split_pairs_each_caption_with_its_bird_and_labels_it_by_the_attributes():
+    from bench.suites.cub.standin import LABELS, stand_in_split
+
+    train, vocabulary = stand_in_split(12, captions_per_image=3, seed=4)
+    test, same = stand_in_split(5, captions_per_image=3, seed=5, vocabulary=vocabulary)
+    assert same is vocabulary and len(train) == 36 and train.labels.shape == (36, len(ATTRIBUTES))
+    assert LABELS.chance == pytest.approx((3 / 6 + 2 / 2) / 5)
+    for ds in (train, test):
+        for i in range(0, len(ds), 4):
+            words = vocabulary.decode(ds.images["caption"][i].tolist())
+            assert read(words) == named(ds.labels[i].numpy())  # the caption describes the item's own attributes
+        assert torch.equal(ds.images["image"][0], ds.images["image"][2])  # one bird, three captions
