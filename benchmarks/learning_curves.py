@@ -168,7 +168,7 @@ def from_run(root: Path, seed: int) -> tuple[dict, list[dict]]:
     """(the run's results file, one learning curve per model) from a finished run's records of ``seed``, in the
     format ``curve`` returns, each with its ``training`` status (``bench.training_status``)."""
     document = json.loads((root / "results.json").read_text())
-    chance = 1 / SUITES.get(document["suite"]).n_classes
+    chance = SUITES.get(document["suite"]).label_space.chance
     results = []
     for run in document["runs"]:
         if run["seed"] != seed or run.get("status", "ok") != "ok":
