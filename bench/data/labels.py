@@ -27,8 +27,9 @@ class LabelSpace:
     def __post_init__(self) -> None:
         if not self.classes or min(self.classes) < 2:
             raise ValueError(f"every attribute needs at least two classes, got {self.classes}")
-        if self.names and len(self.names) != len(self.classes):
-            raise ValueError(f"{len(self.names)} names for {len(self.classes)} attributes")
+        if (self.names or len(self.classes) > 1) and len(self.names) != len(self.classes):
+            raise ValueError(f"{len(self.names)} names for {len(self.classes)} attributes (several attributes need "
+                             "one name each: they name the per-attribute coherences)")
 
     @classmethod
     def single(cls, n_classes: int) -> LabelSpace:

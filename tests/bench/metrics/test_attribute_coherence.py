@@ -52,6 +52,8 @@ def test_label_space_predicts_and_scores_each_attribute_in_its_own_block():
         SPACE.check(torch.tensor([[4, 0]]))
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         SPACE.check(torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="one name each"):
+        LabelSpace((4, 3))
 
 
 def test_coherence_of_each_attribute_matches_a_brute_force_count_and_the_mean_is_reported():
