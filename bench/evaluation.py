@@ -56,7 +56,8 @@ def consumers(context: LabelContext, spaces: Mapping[str, tuple[Mapping, str]]) 
 
 def label_context(prep: Prepared) -> LabelContext:
     """What the label metrics of a run read with: its modalities, classifiers, specs, device and classes."""
-    return LabelContext(tuple(prep.spec.modalities), prep.clfs, dict(prep.spec.specs), prep.device, prep.suite.label_space)
+    return LabelContext(tuple(prep.spec.modalities), prep.clfs, dict(prep.spec.specs), prep.device,
+                        prep.suite.label_space)
 
 
 def evaluation_key(model_key: str, clf_key: str, spaces: dict, n_test: int, scale, seed: int, cfg: RunConfig) -> str:

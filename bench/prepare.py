@@ -92,7 +92,8 @@ def load_classifiers(suite, train, test, scale, data_key: str, store: Store, dev
     key = classifier_key(data_key, scale, suite)
 
     def fit() -> tuple[dict, dict]:
-        clfs, record = train_classifiers(train, scale.classifier, networks=suite.networks, label_space=suite.label_space,
+        clfs, record = train_classifiers(train, scale.classifier, networks=suite.networks,
+                                         label_space=suite.label_space,
                                          seed=CLASSIFIER_SEED, device=device, progress=cfg.progress,
                                          checkpoint=stage_checkpointer(store.root, "classifiers", key,
                                                                        every_minutes=cfg.checkpoint_minutes,

@@ -49,11 +49,11 @@ def train_classifiers(
     progress: bool = False,
     checkpoint: Checkpointer | None = None,
 ) -> tuple[dict[str, nn.Module], dict]:
-    """Fit ``clf_m`` (``networks.build("classifier", train.specs[m], n_classes=label_space.logits)``, built in modality order
-    after seeding the global RNG) on (x_m, y) for every modality m (``label_space.loss``), in the shared loop (``bench.training``: stage
-    "classifiers"); all share the batch order of one seeded generator. A batch smaller than a classifier's
-    ``MIN_BATCH`` (the text classifier's BatchNorm needs 2) is skipped for that classifier. A non-finite epoch loss
-    stops the training with ``Diverged``.
+    """Fit ``clf_m`` (``networks.build("classifier", train.specs[m], n_classes=label_space.logits)``, built in
+    modality order after seeding the global RNG) on (x_m, y) for every modality m (``label_space.loss``), in the
+    shared loop (``bench.training``: stage "classifiers"); all share the batch order of one seeded generator. A
+    batch smaller than a classifier's ``MIN_BATCH`` (the text classifier's BatchNorm needs 2) is skipped for that
+    classifier. A non-finite epoch loss stops the training with ``Diverged``.
 
     Returns the classifiers (eval mode, on ``device``) and a record with the loss per epoch and wall time.
     ``checkpoint`` saves weights, optimisers, the generator and global RNG states (dropout) at epoch ends and resumes

@@ -18,10 +18,11 @@ from bench.errors import BenchError
 @dataclass(frozen=True)
 class MultimodalDataset:
     """Tuples ``(x_m0, ..., x_m{M-1}, y)`` stored as ``images[m]: (N, ...)`` in its kind's stored form (images
-    uint8) and ``labels: int64 (N,)`` (or (N, A) for A attributes, ``bench.data.labels``), with ``specs[m]`` the modality's kind and shape (``bench.data.kinds``; a
-    modality without one is an image of its stored shape). Row i of every modality belongs to the same tuple (same
-    label). Data stays in its stored form in memory; ``batches`` converts it to model inputs (images float in
-    [0, 1], text and sentences one-hot) per batch on the requested device.
+    uint8) and ``labels: int64 (N,)`` (or (N, A) for A attributes, ``bench.data.labels``), with ``specs[m]`` the
+    modality's kind and shape (``bench.data.kinds``; a modality without one is an image of its stored shape). Row i
+    of every modality belongs to the same tuple (same label). Data stays in its stored form in memory; ``batches``
+    converts it to model inputs (images float in [0, 1], text and sentences one-hot) per batch on the requested
+    device.
     """
 
     images: dict[str, Tensor]

@@ -207,8 +207,9 @@ class CoherenceCounter:
         self.modalities = tuple(modalities)
         self.classifiers = classifiers
         self.context = LabelContext(self.modalities, classifiers, dict(specs or {}), device, label_space)
-        self.label_space = label_space
         self.device = device
+        # where each attribute's block starts among the joint class counts' columns
+        self.offsets = torch.tensor([0, *label_space.classes[:-1]], device=device).cumsum(0)
         for clf in classifiers.values():
             clf.eval()
         self.wanted = scored_pairs(len(modalities), reconstructions)
@@ -219,7 +220,7 @@ class CoherenceCounter:
         self.joint_classes: Tensor | None = None  # (M, K) counts, sized at the first joint batch
 
     def conditional(self, batch: SubsetBatch) -> None:
-        labels = self.label_space.rows(batch.labels.to(self.device))  # (B, A)
+        labels = self.context.label_space.rows(batch.labels.to(self.device))  # (B, A)
         for t, m in enumerate(self.modalities):
             rows, images = batch.target(m, self.wanted[:, t])
             if len(rows):
@@ -231,10 +232,9 @@ class CoherenceCounter:
         preds = torch.stack([self.context.predict(m, samples[m]) for m in self.modalities])  # (M, n, A)
         self.coherent += (preds == preds[0]).all(dim=0).sum(dim=0)
         if self.joint_classes is None:
-            self.joint_classes = torch.zeros(len(self.modalities), self.label_space.logits, dtype=torch.int64,
+            self.joint_classes = torch.zeros(len(self.modalities), self.context.label_space.logits, dtype=torch.int64,
                                              device=self.device)
-        offsets = torch.tensor([0, *self.label_space.classes[:-1]], device=self.device).cumsum(0)
-        columns = (preds + offsets).flatten(1)  # each attribute's value as a column of its block
+        columns = (preds + self.offsets).flatten(1)  # each attribute's value as a column of its block
         self.joint_classes.scatter_add_(1, columns, torch.ones_like(columns))
 
     def result(self, n_test: int, n_joint: int) -> CoherenceResult:
@@ -248,7 +248,7 @@ class CoherenceCounter:
             n_test=n_test,
             n_joint=n_joint,
             joint_classes=None if self.joint_classes is None else self.joint_classes.cpu(),
-            label_space=self.label_space,
+            label_space=self.context.label_space,
             per_attribute=per_attribute,
             joint_per_attribute=tuple(joint.tolist()),
         )

@@ -93,11 +93,16 @@ def load_cub(data_root: str | Path) -> tuple[MultimodalDataset, MultimodalDatase
         raise BenchError("the CUB archive is incomplete; missing:\n  " + "\n  ".join(map(str, missing)), CUB_FIX)
     splits = {split: read_split(root, split) for split in SPLITS}
     vocabulary = Vocabulary.build(splits["train"][2])
-    datasets = []
-    for images, species, captions in splits.values():
-        image_of = torch.arange(len(captions)) // CAPTIONS_PER_IMAGE  # caption k -> image k // 10
-        stored = torch.from_numpy(np.stack(images))[image_of]
-        labels = torch.tensor(species, dtype=torch.int64)[image_of]
-        datasets.append(MultimodalDataset({"image": stored, "caption": vocabulary.tokens(captions)}, labels,
-                                          {"caption": vocabulary.spec}))
-    return datasets[0], datasets[1], vocabulary
+    train, test = (caption_items(torch.from_numpy(np.stack(images)), torch.tensor(species, dtype=torch.int64),
+                                 captions, vocabulary, per_image=CAPTIONS_PER_IMAGE)
+                   for images, species, captions in splits.values())
+    return train, test, vocabulary
+
+
+def caption_items(images: torch.Tensor, labels: torch.Tensor, captions: list[str], vocabulary: Vocabulary, *,
+                  per_image: int) -> MultimodalDataset:
+    """One item per caption, caption k with image k // ``per_image`` and its label (images uint8 (n, 3, 64, 64),
+    labels (n,) or (n, A), ``per_image`` captions per image, image by image)."""
+    image_of = torch.arange(len(captions)) // per_image
+    return MultimodalDataset({"image": images[image_of], "caption": vocabulary.tokens(captions)}, labels[image_of],
+                             {"caption": vocabulary.spec})

@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from bench.data.dataset import MultimodalDataset
 from bench.data.labels import LabelSpace
 from bench.suites.cub.captions import Vocabulary
+from bench.suites.cub.files import caption_items
 
 IMAGE_SIZE = 64
 COLOURS = {  # saturated bird colours, far from the muted backgrounds
@@ -117,8 +118,7 @@ def stand_in_split(n_images: int, *, captions_per_image: int, seed: int, vocabul
     these captions unless given (the training split's, for the test split)."""
     images, captions, attributes = birds(n_images, captions_per_image=captions_per_image, seed=seed)
     vocabulary = vocabulary or Vocabulary.build(captions)
-    image_of = torch.arange(len(captions)) // captions_per_image
-    data = MultimodalDataset({"image": torch.from_numpy(images)[image_of], "caption": vocabulary.tokens(captions)},
-                             torch.from_numpy(attributes)[image_of], {"caption": vocabulary.spec})
+    data = caption_items(torch.from_numpy(images), torch.from_numpy(attributes), captions, vocabulary,
+                         per_image=captions_per_image)
     LABELS.check(data.labels)
     return data, vocabulary
